@@ -1,0 +1,324 @@
+"""Command-line interface: ``largebdg COMMAND ...`` (or ``python -m largebdg COMMAND ...``).
+
+The CLI is a thin layer: it parses arguments into a
+:class:`~largebdg.config.RunConfig`, calls :func:`largebdg.results.run` and
+stores the :class:`~largebdg.results.Result` with :mod:`largebdg.io`.
+
+Exit status: 0 on success, 2 on bad input (a one-line
+``largebdg: error: ...`` message, never a traceback), 3 when a solve did not
+converge (the result is saved all the same, marked ``converged = False``).
+
+Adding a subcommand takes one function ``f(args) -> int`` and one entry in
+:data:`COMMANDS`::
+
+    def _sweep(args):
+        ...
+        return EXIT_OK
+
+    COMMANDS["sweep"] = Command(
+        help="solve a temperature sweep",
+        run=_sweep,
+        arguments=(CONFIG_ARGUMENT, arg("--T", type=float, nargs="+", help="...")),
+    )
+
+Under MPI (mpi4py available and more than one rank) only rank 0 prints and
+writes files.
+"""
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, plotting
+from ._optional import rank_size, world
+from .errors import AccuracyWarning, ConvergenceWarning, ParameterError
+
+__all__ = [
+    "main",
+    "Command",
+    "COMMANDS",
+    "arg",
+    "build_parser",
+    "EXIT_OK",
+    "EXIT_ERROR",
+    "EXIT_NOT_CONVERGED",
+    "EXIT_INTERRUPTED",
+]
+
+EXIT_OK = 0
+"""Exit status of a successful command."""
+EXIT_ERROR = 2
+"""Exit status for bad input (as argparse uses for bad arguments)."""
+EXIT_NOT_CONVERGED = 3
+"""Exit status of a solve that stopped before meeting its tolerances."""
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT, as shells report it)."""
+
+PROG = "largebdg"
+
+
+def arg(*flags, **kwargs):
+    """Describe one argparse argument: ``arg("--out", help=...)`` as for ``add_argument``."""
+    return flags, kwargs
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand of the CLI.
+
+    Attributes
+    ----------
+    help : str
+        One-line summary shown by ``largebdg --help``.
+    run : callable
+        ``run(args) -> int``, the exit status; ``args`` is the parsed
+        :class:`argparse.Namespace`.  It may raise ``ParameterError``,
+        ``FileExistsError`` or ``OSError``, which :func:`main` reports as
+        one-line errors with exit status 2.
+    arguments : tuple
+        Arguments made with :func:`arg`.
+    description : str
+        Longer text shown by ``largebdg COMMAND --help`` (default: ``help``).
+    """
+
+    help: str
+    run: Callable
+    arguments: tuple = ()
+    description: str = ""
+
+
+def _rank():
+    """MPI rank in ``COMM_WORLD``; 0 without mpi4py."""
+    return rank_size(world())[0]
+
+
+def _say(args, text, *, file=None):
+    """Print ``text`` on rank 0 unless ``--quiet``."""
+    if not getattr(args, "quiet", False) and _rank() == 0:
+        print(text, file=file or sys.stdout, flush=True)
+
+
+def _error(text):
+    """Print a one-line error on rank 0."""
+    if _rank() == 0:
+        print(f"{PROG}: error: {text}", file=sys.stderr, flush=True)
+
+
+FORCE_ARGUMENT = arg("--force", action="store_true",
+                     help="overwrite existing output files (otherwise they are never replaced)")
+QUIET_ARGUMENT = arg("--quiet", "-q", action="store_true",
+                     help="print nothing except errors and failures (such as a solve that "
+                          "did not converge)")
+
+
+# ---------------------------------------------------------------------------- solve
+
+_SHORTHANDS = (("T", "solver.T"), ("L", "lattice.L"), ("method", "solver.method"))
+
+
+def _overrides(args):
+    """``--set`` items followed by the shorthand options (which take precedence)."""
+    items = list(args.set or [])
+    for option, key in _SHORTHANDS:
+        value = getattr(args, option)
+        if value is not None:
+            items.append(f"{key}={value!r}" if isinstance(value, float) else f"{key}={value}")
+    return items
+
+
+class _Progress:
+    """``callback(iteration, record)`` of :func:`largebdg.results.run` printing one line each."""
+
+    HEADER = (f"{'iter':>5}  {'max|dDelta| 1, 2':>19}  {'filling err 1, 2':>19}  "
+              f"{'mean|Delta| 1, 2':>19}  {'seconds':>8}")
+
+    def __init__(self, args):
+        self.args = args
+
+    def __call__(self, iteration, record):
+        if iteration == 1:
+            _say(self.args, self.HEADER)
+        d, f, m = record["max_ddelta"], record["filling_error"], record["mean_abs_delta"]
+        _say(self.args, f"{iteration:5d}  {d[0]:9.2e} {d[1]:9.2e}  {f[0]:9.2e} {f[1]:9.2e}  "
+                        f"{m[0]:9.5f} {m[1]:9.5f}  {record['seconds']:8.2f}")
+
+
+def _solve(args):
+    """``largebdg solve``: config -> overrides -> run -> save (and plot)."""
+    from .config import apply_overrides, load_config
+    from .io import check_output_path, save_result
+    from .results import run
+
+    config = apply_overrides(load_config(args.config), _overrides(args))
+    out = check_output_path(args.out, force=args.force, name="--out")
+    png = check_output_path(args.plot, force=args.force, name="--plot") if args.plot else None
+    s = config.solver
+    _say(args, f"{PROG} solve: L = {config.lattice.L}, T = {s.T:g}, method = {s.method}, "
+               f"tol = {s.tol:g}, max_iter = {s.max_iter} -> {out}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", AccuracyWarning)
+        result = run(config, callback=_Progress(args))
+    for w in caught:
+        if issubclass(w.category, AccuracyWarning):
+            _say(args, f"{PROG}: warning: {w.message}", file=sys.stderr)
+        elif not issubclass(w.category, ConvergenceWarning):  # reported below from the result
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if _rank() == 0:
+        save_result(result, out, force=args.force)
+        if png is not None:
+            _write_figure("summary", result, None, png)
+    gaps = ", ".join(f"{g:.5g}" for g in result.mean_abs_gap)
+    if result.converged:
+        _say(args, f"{PROG}: converged in {result.iterations} iterations, wall time "
+                   f"{result.wall_time:.2f} s, mean|Delta| = {gaps}; saved {out}")
+        return EXIT_OK
+    last = np.max(result.history["max_ddelta"][-1])
+    if _rank() == 0:
+        print(f"{PROG}: not converged after {result.iterations} iterations "
+              f"(max|dDelta| = {last:.2e}, tol = {s.tol:.1e}), wall time {result.wall_time:.2f} s; "
+              f"result saved to {out} with converged = False", file=sys.stderr, flush=True)
+    return EXIT_NOT_CONVERGED
+
+
+CONFIG_ARGUMENT = arg("config", metavar="CONFIG.toml",
+                      help="run configuration (TOML; see largebdg.config for the layout)")
+
+SOLVE = Command(
+    help="solve the self-consistent BdG equations of one configuration",
+    description=(
+        "Solve the self-consistent BdG equations described by CONFIG.toml and save the result "
+        "(HDF5, see docs/output_format.md). Prints one line per iteration: max|dDelta| and "
+        "filling error per band, mean|Delta| per band, seconds. Exit status: 0 converged, "
+        "2 bad input, 3 not converged (the result is saved, marked converged = False)."
+    ),
+    run=_solve,
+    arguments=(
+        CONFIG_ARGUMENT,
+        arg("--out", "-o", required=True, metavar="RESULT.h5",
+            help="output file (required; an existing file is refused unless --force)"),
+        FORCE_ARGUMENT,
+        arg("--set", action="append", metavar="SECTION.KEY=VALUE",
+            help="override one config value, VALUE as a TOML literal, e.g. --set solver.T=0.08 "
+                 "--set 'model.filling=[0.5, 0.7]' --set disorder.band1.kind=stripes "
+                 "(repeatable)"),
+        arg("--T", type=float, metavar="T", help="temperature, shorthand for --set solver.T=T"),
+        arg("--L", type=int, metavar="L", help="lattice size, shorthand for --set lattice.L=L"),
+        arg("--method", choices=("dense", "chebyshev"),
+            help="solver engine, shorthand for --set solver.method=METHOD"),
+        QUIET_ARGUMENT,
+        arg("--plot", metavar="PNG", help="also write the summary figure to this PNG file"),
+    ),
+)
+
+
+# ---------------------------------------------------------------------------- plot
+
+_PLOTS = {
+    "summary": lambda result, row: plotting.plot_summary(result, row=row),
+    "maps": lambda result, row: plotting.plot_gap_maps(result, row=row),
+    "profiles": lambda result, row: plotting.plot_profiles(result, row=row),
+    "histograms": lambda result, row: plotting.plot_histograms(result),
+    "convergence": lambda result, row: plotting.plot_convergence(result),
+}
+
+
+def _write_figure(kind, result, row, path):
+    """Draw figure ``kind`` of ``result`` into ``path`` and release it."""
+    fig = _PLOTS[kind](result, row)
+    import matplotlib.pyplot as plt  # already imported by the plotting call
+
+    try:
+        fig.savefig(path, dpi=120)
+    finally:
+        plt.close(fig)
+
+
+def _plot(args):
+    """``largebdg plot``: load a result and write one figure."""
+    from .io import check_output_path, load_result
+
+    result = load_result(args.result)
+    source = Path(args.result)
+    out = args.out or source.with_name(f"{source.stem}_{args.kind}.png")
+    out = check_output_path(out, force=args.force, name="--out")
+    if _rank() == 0:
+        _write_figure(args.kind, result, args.row, out)
+    _say(args, f"{PROG}: wrote {out}")
+    return EXIT_OK
+
+
+PLOT = Command(
+    help="draw figures of a saved result",
+    description="Draw a figure of a result file written by 'largebdg solve' into a PNG file.",
+    run=_plot,
+    arguments=(
+        arg("result", metavar="RESULT.h5", help="result file written by 'largebdg solve'"),
+        arg("--out", "-o", metavar="PNG",
+            help="output image (default: RESULT with the suffix _KIND.png, e.g. run_summary.png)"),
+        arg("--kind", choices=tuple(_PLOTS), default="summary",
+            help="figure: summary (maps, profiles and histograms), maps (|Delta| of both bands), "
+                 "profiles (|Delta| along one row), histograms (P(|Delta|)) or convergence "
+                 "(max|dDelta| per iteration); default: summary"),
+        arg("--row", type=int, metavar="Y",
+            help="row y of the gap profiles and of the dashed line in the maps "
+                 "(default: the row of the largest |Delta_1|)"),
+        FORCE_ARGUMENT,
+        QUIET_ARGUMENT,
+    ),
+)
+
+
+COMMANDS = {"solve": SOLVE, "plot": PLOT}
+"""Registry of subcommands: name -> :class:`Command`."""
+
+
+def build_parser():
+    """Build the argparse parser of all commands in :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Self-consistent Bogoliubov-de Gennes solver for disordered two-band "
+                    "superconductors.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                help="one of: " + ", ".join(COMMANDS))
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help,
+                           description=command.description or command.help)
+        for flags, kwargs in command.arguments:
+            p.add_argument(*flags, **kwargs)
+    return parser
+
+
+def main(argv=None):
+    """Run the CLI.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 success, 2 bad input, 3 not converged.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, --version and argparse's own errors
+        return e.code if isinstance(e.code, int) else EXIT_ERROR
+    try:
+        return COMMANDS[args.command].run(args)
+    except (ParameterError, OSError) as e:  # OSError includes FileExistsError
+        _error(str(e))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED

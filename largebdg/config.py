@@ -1,0 +1,319 @@
+"""Typed, validated run configuration and its TOML form.
+
+The TOML layout (names kept stable for user scripts)::
+
+    [lattice]
+    L = 32
+
+    [model]
+    t = [1.0, 1.0]          # hopping t_nu (matrix element -t_nu)
+    g = [2.0, 1.0]          # intra-band couplings g_1, g_2
+    g12 = 0.25              # inter-band pair transfer, paper Eq. (4)
+    filling = [0.5, 0.8]    # per-band fillings n_nu (both spins)
+
+    [disorder.band1]
+    kind = "random"         # none | random | correlated | stripes | chessboard | file
+    strength = 4.0
+    density = 0.5
+    seed = 1
+
+    [solver]
+    method = "dense"        # dense | chebyshev
+    T = 0.098
+    tol = 1e-5
+    max_iter = 300
+
+    [chebyshev]             # used when method = "chebyshev"
+    tolerance = 1e-3
+
+Library functions take keyword arguments; these dataclasses serve the driver
+and the CLI.  Unknown keys raise :class:`~largebdg.errors.ParameterError`, and
+:meth:`RunConfig.to_dict` returns the fully resolved configuration (defaults
+included) that every output file records.
+"""
+
+import copy
+import dataclasses
+import inspect
+import tomllib
+from dataclasses import dataclass, field
+
+from . import _validate as v
+from .disorder import GENERATORS
+from .errors import ParameterError
+
+__all__ = [
+    "LatticeConfig",
+    "ModelConfig",
+    "DisorderConfig",
+    "SolverConfig",
+    "ChebyshevConfig",
+    "RunConfig",
+    "load_config",
+    "apply_overrides",
+]
+
+
+def _pair(name, value, low, high, low_open=True, high_open=False):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value, value]
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ParameterError(f"'{name}' must be a number or a list of two numbers (band 1, band 2)")
+    return tuple(
+        v.real(f"{name}[{k}]", x, low, high, low_open=low_open, high_open=high_open)
+        for k, x in enumerate(value)
+    )
+
+
+@dataclass(frozen=True)
+class LatticeConfig:
+    """L x L periodic square lattice, site index i = x + L*y."""
+
+    L: int = 32
+
+    def __post_init__(self):
+        v.positive_int("lattice.L", self.L, minimum=2)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Two-band attractive-Hubbard parameters (paper Eqs. 2-4), defaults are the paper's values.
+
+    ``common_mu = true`` replaces the per-band chemical potentials by one
+    chemical potential holding the total filling ``sum(filling)``.
+    """
+
+    t: tuple = (1.0, 1.0)
+    g: tuple = (2.0, 1.0)
+    g12: float = 0.25
+    filling: tuple = (0.5, 0.8)
+    common_mu: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "t", _pair("model.t", self.t, 0.0, float("inf")))
+        object.__setattr__(self, "g", _pair("model.g", self.g, 0.0, float("inf"), low_open=False))
+        object.__setattr__(self, "g12", v.real("model.g12", self.g12))
+        object.__setattr__(
+            self, "filling", _pair("model.filling", self.filling, 0.0, 2.0, high_open=True)
+        )
+        if not isinstance(self.common_mu, bool):
+            raise ParameterError("'model.common_mu' must be true or false")
+
+
+@dataclass(frozen=True)
+class DisorderConfig:
+    """Disorder potential of one band: a generator ``kind`` and its parameters.
+
+    The parameters are those of the generator in :mod:`largebdg.disorder`;
+    unknown ones raise, and :meth:`resolved` fills in the defaults.
+    """
+
+    kind: str = "none"
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        v.choice("disorder.kind", self.kind, tuple(GENERATORS))
+        accepted = [p for p in inspect.signature(GENERATORS[self.kind]).parameters if p != "L"]
+        for key in self.params:
+            if key not in accepted:
+                raise ParameterError(
+                    f"unknown disorder parameter '{key}' for kind '{self.kind}'; "
+                    f"accepted: {', '.join(accepted) or 'none'}"
+                )
+
+    def resolved(self):
+        """Parameters with the generator's defaults filled in."""
+        sig = inspect.signature(GENERATORS[self.kind])
+        out = {
+            name: p.default
+            for name, p in sig.parameters.items()
+            if name != "L" and p.default is not inspect.Parameter.empty
+        }
+        out.update(self.params)
+        return out
+
+    def to_dict(self):
+        """TOML-ready form (``None`` values dropped)."""
+        return {"kind": self.kind, **{k: x for k, x in self.resolved().items() if x is not None}}
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """Self-consistency settings shared by every method.
+
+    ``tol`` bounds max|delta Delta| between iterations; ``tol_density`` the
+    largest change of a local density; ``tol_filling`` the error of each
+    band's filling.  ``mixing`` is ``"anderson"`` (Pulay/DIIS, default) or
+    ``"linear"``.
+    """
+
+    method: str = "dense"
+    T: float = 0.05
+    tol: float = 1e-5
+    tol_density: float = 1e-4
+    tol_filling: float = 1e-5
+    max_iter: int = 300
+    mixing: str = "anderson"
+    mixing_beta: float = 0.5
+    history: int = 8
+
+    def __post_init__(self):
+        v.choice("solver.method", self.method, ("dense", "chebyshev"))
+        object.__setattr__(self, "T", v.real("solver.T", self.T, 0.0))
+        for name in ("tol", "tol_density", "tol_filling"):
+            object.__setattr__(
+                self, name, v.real(f"solver.{name}", getattr(self, name), 0.0, low_open=True)
+            )
+        v.positive_int("solver.max_iter", self.max_iter)
+        v.choice("solver.mixing", self.mixing, ("anderson", "linear"))
+        object.__setattr__(
+            self, "mixing_beta", v.real("solver.mixing_beta", self.mixing_beta, 0.0, 1.0, True)
+        )
+        v.positive_int("solver.history", self.history)
+
+
+@dataclass(frozen=True)
+class ChebyshevConfig:
+    """Settings of the Chebyshev (kernel-polynomial) engine.
+
+    ``tolerance`` is the target absolute error of the local averages; the
+    number of moments and the probing distance are derived from it unless
+    given (``num_moments``, ``probing_distance``; 0 means automatic).
+    ``strategy`` is ``"probing"`` or ``"exact"`` (one unit vector per site),
+    ``kernel_backend`` ``"numba"`` (fused stencil), ``"numpy"`` (reference)
+    or ``"petsc"`` (PETSc MatMatMult, rows distributed over MPI ranks).
+    """
+
+    tolerance: float = 1e-3
+    num_moments: int = 0
+    probing_distance: int = 0
+    strategy: str = "probing"
+    block_size: int = 32
+    kernel_backend: str = "numba"
+    bound_safety: float = 0.03
+
+    def __post_init__(self):
+        object.__setattr__(
+            self, "tolerance", v.real("chebyshev.tolerance", self.tolerance, 0.0, 0.1, True)
+        )
+        v.positive_int("chebyshev.num_moments", self.num_moments, minimum=0)
+        v.positive_int("chebyshev.probing_distance", self.probing_distance, minimum=0)
+        v.choice("chebyshev.strategy", self.strategy, ("probing", "exact"))
+        v.positive_int("chebyshev.block_size", self.block_size)
+        v.choice("chebyshev.kernel_backend", self.kernel_backend, ("numba", "numpy", "petsc"))
+        object.__setattr__(
+            self, "bound_safety", v.real("chebyshev.bound_safety", self.bound_safety, 0.0, 0.5)
+        )
+
+
+_SECTIONS = {
+    "lattice": LatticeConfig,
+    "model": ModelConfig,
+    "solver": SolverConfig,
+    "chebyshev": ChebyshevConfig,
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The complete, validated configuration of one run."""
+
+    lattice: LatticeConfig = field(default_factory=LatticeConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    disorder: tuple = (DisorderConfig(), DisorderConfig())
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    chebyshev: ChebyshevConfig = field(default_factory=ChebyshevConfig)
+
+    @classmethod
+    def from_dict(cls, data):
+        """Build from a nested dict (the TOML layout); unknown keys raise."""
+        data = copy.deepcopy(data)
+        allowed = set(_SECTIONS) | {"disorder"}
+        for key in data:
+            if key not in allowed:
+                raise ParameterError(
+                    f"unknown config section '{key}'; allowed: {', '.join(sorted(allowed))}"
+                )
+        kwargs = {}
+        for name, klass in _SECTIONS.items():
+            section = data.get(name, {})
+            if not isinstance(section, dict):
+                raise ParameterError(f"'{name}' must be a table")
+            known = {f.name for f in dataclasses.fields(klass)}
+            for key in section:
+                if key not in known:
+                    raise ParameterError(
+                        f"unknown key '{name}.{key}'; allowed: {', '.join(sorted(known))}"
+                    )
+            kwargs[name] = klass(**section)
+        dis = data.get("disorder", {})
+        for key in dis:
+            if key not in ("band1", "band2"):
+                raise ParameterError(f"unknown disorder section '{key}'; allowed: band1, band2")
+        bands = []
+        for key in ("band1", "band2"):
+            section = dict(dis.get(key, {}))
+            kind = section.pop("kind", "none")
+            bands.append(DisorderConfig(kind=kind, params=section))
+        kwargs["disorder"] = tuple(bands)
+        return cls(**kwargs)
+
+    def to_dict(self):
+        """Fully resolved nested dict, defaults included (TOML/JSON-ready)."""
+        out = {}
+        for name in _SECTIONS:
+            section = dataclasses.asdict(getattr(self, name))
+            out[name] = {k: list(x) if isinstance(x, tuple) else x for k, x in section.items()}
+        out["disorder"] = {
+            f"band{k + 1}": d.to_dict() for k, d in enumerate(self.disorder)
+        }
+        return out
+
+
+def load_config(path):
+    """Read and validate a TOML configuration file.
+
+    Raises
+    ------
+    ParameterError
+        If the file cannot be read or parsed, or holds invalid values.
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as e:
+        raise ParameterError(f"cannot read config file '{path}': {e.strerror}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ParameterError(f"config file '{path}' is not valid TOML: {e}") from e
+    return RunConfig.from_dict(data)
+
+
+def _parse_value(text):
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare string such as chebyshev or random
+
+
+def apply_overrides(config, overrides):
+    """Return ``config`` with ``"section.key=value"`` overrides applied.
+
+    Values are parsed as TOML literals (never evaluated as Python), e.g.
+    ``"solver.T=0.08"``, ``"model.filling=[0.5, 0.7]"``,
+    ``"disorder.band1.kind=stripes"``.
+    """
+    data = config.to_dict()
+    for item in overrides:
+        if "=" not in item:
+            raise ParameterError(f"override '{item}' must have the form section.key=value")
+        key, text = item.split("=", 1)
+        path = key.strip().split(".")
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ParameterError(f"override '{item}': '{part}' is not a section")
+        if path[:2] in (["disorder", "band1"], ["disorder", "band2"]) and path[-1] == "kind":
+            node.clear()  # a new kind starts from its own defaults
+        node[path[-1]] = _parse_value(text.strip())
+    return RunConfig.from_dict(data)

@@ -1,0 +1,1 @@
+"""Chebyshev (kernel-polynomial) machinery: coefficients, kernels, recursion, probing."""

@@ -1,0 +1,99 @@
+r"""Chebyshev coefficients of the matrix functions the solver needs.
+
+A function :math:`f(E)` on :math:`[-a, a]` is expanded as
+:math:`f(a x) \approx \sum_{m<M} g_m c_m T_m(x)` with the coefficients
+:math:`c_m` computed by a discrete cosine transform on Chebyshev nodes
+(exact for polynomials of degree < M, spectrally accurate otherwise) and
+optional kernel factors :math:`g_m` (Jackson, Lorentz) that damp Gibbs
+oscillations of discontinuous or spectral-density outputs.
+
+The thermal factor :math:`\tanh(E/2T)` is analytic in a strip of half-width
+:math:`\pi T` around the real axis, so its coefficients decay like
+:math:`\rho^{-m}` with :math:`\rho \approx 1 + \pi T / a`; :func:`moments_for_tolerance`
+picks the smallest M whose neglected tail is below the requested tolerance.
+No kernel is applied to it by default: damping would add an O(1/M)
+broadening error to an expansion that already converges geometrically.
+"""
+
+import numpy as np
+import scipy.fft
+
+from .. import _validate as v
+
+__all__ = [
+    "chebyshev_coefficients",
+    "tanh_coefficients",
+    "moments_for_tolerance",
+    "jackson_kernel",
+    "lorentz_kernel",
+    "KERNELS",
+]
+
+
+def chebyshev_coefficients(func, num_moments):
+    """Coefficients c_m, m < M, of ``func`` on [-1, 1] (DCT-II on Chebyshev nodes).
+
+    Parameters
+    ----------
+    func : callable
+        Vectorised function of x in [-1, 1].
+    num_moments : int
+        M, the number of coefficients.
+    """
+    M = v.positive_int("num_moments", num_moments)
+    k = np.arange(M)
+    x = np.cos(np.pi * (k + 0.5) / M)
+    c = scipy.fft.dct(func(x), type=2) / M
+    c[0] /= 2
+    return c
+
+
+def tanh_coefficients(T, scale, num_moments):
+    """Coefficients of tanh(E / 2T) with E = scale * x."""
+    T = v.real("T", T, 0.0, low_open=True)
+    return chebyshev_coefficients(lambda x: np.tanh(scale * x / (2 * T)), num_moments)
+
+
+def moments_for_tolerance(T, scale, tolerance, maximum=200_000):
+    """Smallest M whose neglected tail sum_{m >= M} |c_m| of tanh(E/2T) is <= tolerance.
+
+    The tail bounds the uniform truncation error on the spectrum, so every
+    matrix element of the expanded function is accurate to ``tolerance``.
+    """
+    T = v.real("T", T, 0.0, low_open=True)
+    tolerance = v.real("tolerance", tolerance, 0.0, low_open=True)
+    # geometric decay rho^-m with log(rho) ~ pi T / scale: start from twice that estimate
+    guess = int(2 * np.log(10 / tolerance) * scale / (np.pi * T)) + 64
+    M = min(max(guess, 128), maximum)
+    while True:
+        c = np.abs(tanh_coefficients(T, scale, M))
+        tail = np.cumsum(c[::-1])[::-1]  # tail[m] = sum_{j >= m} |c_j|
+        ok = np.nonzero(tail <= tolerance)[0]
+        if ok.size and ok[0] < M // 2:  # the DCT's own aliasing error is negligible there
+            return int(max(ok[0], 2))
+        if M >= maximum:
+            return maximum
+        M = min(2 * M, maximum)
+
+
+def jackson_kernel(num_moments):
+    """Jackson damping factors g_m (Weisse et al., Rev. Mod. Phys. 78, 275, Eq. 71)."""
+    M = v.positive_int("num_moments", num_moments)
+    m = np.arange(M)
+    q = np.pi / (M + 1)
+    return ((M - m + 1) * np.cos(q * m) + np.sin(q * m) / np.tan(q)) / (M + 1)
+
+
+def lorentz_kernel(num_moments, lam=4.0):
+    """Lorentz damping factors sinh(lam (1 - m/M)) / sinh(lam)."""
+    M = v.positive_int("num_moments", num_moments)
+    lam = v.real("lam", lam, 0.0, low_open=True)
+    m = np.arange(M)
+    return np.sinh(lam * (1 - m / M)) / np.sinh(lam)
+
+
+KERNELS = {
+    "none": lambda M: np.ones(M),
+    "jackson": jackson_kernel,
+    "lorentz": lorentz_kernel,
+}

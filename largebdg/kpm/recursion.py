@@ -1,0 +1,138 @@
+r"""Chebyshev recursion on blocks of vectors: a fused stencil kernel and a plain reference.
+
+Both compute :math:`Y = \sum_{m<M} c_m T_m(\tilde H) X_0` for a block
+:math:`X_0` of K vectors, with :math:`\tilde H = H / a` the BdG matrix
+rescaled into [-1, 1], through the three-term recursion
+:math:`X_{m+1} = 2\tilde H X_m - X_{m-1}` (Weisse et al., RMP 78, 275, Eq. 7).
+
+* :func:`chebyshev_series_reference` works with any matrix supporting ``@``
+  (SciPy CSR); it is the reference the fast kernel is tested against.
+* :func:`chebyshev_series_stencil` applies the BdG operator matrix-free as a
+  lattice stencil in a Numba kernel that fuses the product, the recursion and
+  the accumulation into one pass over memory, parallel over sites; the
+  preallocated buffers are swapped, never copied.  Set the environment
+  variable ``LARGEBDG_NO_NUMBA=1`` to use a NumPy version of the same stencil.
+"""
+
+import os
+
+import numpy as np
+
+__all__ = ["BdGStencil", "chebyshev_series_reference", "chebyshev_series_stencil", "HAVE_NUMBA"]
+
+try:
+    if os.environ.get("LARGEBDG_NO_NUMBA"):
+        raise ImportError("disabled by LARGEBDG_NO_NUMBA")
+    import numba
+
+    # the OpenMP layer stalls on busy machines (docs/performance.md); workqueue behaves
+    numba.config.THREADING_LAYER = os.environ.get("NUMBA_THREADING_LAYER", "workqueue")
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised with LARGEBDG_NO_NUMBA
+    HAVE_NUMBA = False
+
+
+class BdGStencil:
+    """Matrix-free BdG operator of one band, rescaled by ``1/scale``.
+
+    Parameters
+    ----------
+    neighbours : ndarray of int, shape (N, 4)
+        The four nearest neighbours of every site.
+    t : float
+        Hopping (matrix element -t).
+    onsite, delta : ndarray, shape (N,)
+        Particle-block diagonal and gap.
+    scale : float
+        Half-width a of the spectral window; the operator applied is H / a.
+    """
+
+    def __init__(self, neighbours, t, onsite, delta, scale):
+        self.neighbours = np.ascontiguousarray(neighbours, dtype=np.int64)
+        self.t = float(t) / scale
+        self.onsite = np.ascontiguousarray(onsite, dtype=float) / scale
+        self.delta = np.ascontiguousarray(delta, dtype=float) / scale
+        self.n_sites = self.onsite.size
+
+    def matmat(self, X):
+        """(H / a) @ X with NumPy (used by the no-Numba path and tests)."""
+        N = self.n_sites
+        P, Q = X[:N], X[N:]
+        hop_p = P[self.neighbours].sum(axis=1)
+        hop_h = Q[self.neighbours].sum(axis=1)
+        d, D = self.onsite[:, None], self.delta[:, None]
+        return np.concatenate([-self.t * hop_p + d * P + D * Q, self.t * hop_h - d * Q + D * P])
+
+
+def chebyshev_series_reference(A, coeffs, X0):
+    """Y = sum_m c_m T_m(A) X0 by the plain three-term recursion (any ``A @ X``)."""
+    prev = X0
+    Y = coeffs[0] * X0
+    if len(coeffs) == 1:
+        return Y
+    cur = A @ X0
+    Y = Y + coeffs[1] * cur
+    for c in coeffs[2:]:
+        prev, cur = cur, 2 * (A @ cur) - prev
+        Y += c * cur
+    return Y
+
+
+if HAVE_NUMBA:
+
+    @numba.njit(parallel=True, fastmath=True, cache=True)
+    def _fused_step(nbr, t, d, D, X, Z, Y, alpha, c):  # pragma: no cover - compiled
+        """Z <- alpha * (H X) - Z and Y += c * Z, in one pass (H rescaled)."""
+        N = d.size
+        K = X.shape[1]
+        for i in numba.prange(N):
+            j0, j1, j2, j3 = nbr[i, 0], nbr[i, 1], nbr[i, 2], nbr[i, 3]
+            di, Di = d[i], D[i]
+            for k in range(K):
+                p = X[i, k]
+                h = X[N + i, k]
+                hp = -t * (X[j0, k] + X[j1, k] + X[j2, k] + X[j3, k]) + di * p + Di * h
+                hh = t * (X[N + j0, k] + X[N + j1, k] + X[N + j2, k] + X[N + j3, k]) - di * h + Di * p
+                zp = alpha * hp - Z[i, k]
+                zh = alpha * hh - Z[N + i, k]
+                Z[i, k] = zp
+                Z[N + i, k] = zh
+                Y[i, k] += c * zp
+                Y[N + i, k] += c * zh
+
+
+def chebyshev_series_stencil(stencil, coeffs, X0):
+    """Y = sum_m c_m T_m(H/a) X0 with the fused stencil kernel (Numba) or its NumPy twin.
+
+    Parameters
+    ----------
+    stencil : BdGStencil
+    coeffs : ndarray, shape (M,)
+    X0 : ndarray, shape (2N, K)
+        Start block (not modified).
+    """
+    if not HAVE_NUMBA:
+        return chebyshev_series_reference(_MatmatAdapter(stencil), coeffs, X0)
+    X0 = np.ascontiguousarray(X0, dtype=float)
+    Y = coeffs[0] * X0
+    if len(coeffs) == 1:
+        return Y
+    cur = np.zeros_like(X0)
+    # X_1 = H X_0: the fused step with alpha = 1 and Z = 0
+    _fused_step(stencil.neighbours, stencil.t, stencil.onsite, stencil.delta, X0, cur, Y, 1.0,
+                coeffs[1])
+    prev = X0.copy()
+    for c in coeffs[2:]:
+        # prev <- 2 H cur - prev, i.e. X_{m+1} overwrites X_{m-1}; then swap names
+        _fused_step(stencil.neighbours, stencil.t, stencil.onsite, stencil.delta, cur, prev, Y,
+                    2.0, c)
+        prev, cur = cur, prev
+    return Y
+
+
+class _MatmatAdapter:
+    def __init__(self, stencil):
+        self.stencil = stencil
+
+    def __matmul__(self, X):
+        return self.stencil.matmat(X)

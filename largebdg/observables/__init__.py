@@ -1,0 +1,1 @@
+"""Observables computed from a converged mean field (superfluid stiffness, ...)."""

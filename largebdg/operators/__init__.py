@@ -1,0 +1,1 @@
+"""Sparse BdG operators: PETSc assembly, value updates and SLEPc spectral bounds."""
