@@ -278,6 +278,63 @@ COMMANDS = {"solve": SOLVE, "plot": PLOT}
 """Registry of subcommands: name -> :class:`Command`."""
 
 
+# ---------------------------------------------------------------------------- stiffness
+
+
+def _stiffness(args):
+    """``largebdg stiffness``: D_s per band of a result file, stored in that file."""
+    from .io import load_result
+    from .observables.stiffness import EXACT_MAX_L, attach_stiffness
+
+    method = args.method
+    if method == "auto":
+        method = "exact" if load_result(args.result).L <= EXACT_MAX_L else "stochastic"
+    kwargs = {}
+    if method == "stochastic":
+        kwargs = dict(num_vectors=args.vectors, num_moments=args.moments, seed=args.seed,
+                      tolerance=args.tolerance)
+    _say(args, f"{PROG} stiffness: {args.result}, method = {method}"
+               + (f", {args.vectors} random vectors" if method == "stochastic" else ""))
+    ds, err, settings = attach_stiffness(args.result, method, force=args.force,
+                                         direction=args.direction, **kwargs)
+    for band in range(2):
+        _say(args, f"D_s band {band + 1} = {ds[band]:.6f} +- {err[band]:.2e}")
+    _say(args, f"{PROG}: stored 'stiffness' and 'stiffness_stderr' in {args.result} "
+               f"({settings['wall_time']:.1f} s)")
+    return EXIT_OK
+
+
+STIFFNESS = Command(
+    help="compute the superfluid stiffness of a result file and store it there",
+    description=(
+        "Superfluid stiffness D_s = <-k_x> - Lambda_xx per site of both bands (SWZ convention, "
+        "see docs/stiffness.md) of a result written by 'largebdg solve', added to that file as "
+        "the datasets 'stiffness' and 'stiffness_stderr' (shape (2,), band 1 first; the error "
+        "is 0 for 'exact') with the attribute 'stiffness_settings'."
+    ),
+    run=_stiffness,
+    arguments=(
+        arg("result", metavar="RESULT.h5", help="result file written by 'largebdg solve'"),
+        arg("--method", choices=("auto", "exact", "stochastic"), default="auto",
+            help="exact: dense diagonalisation, L <= 48; stochastic: random-vector trace with "
+                 "Chebyshev expansions, any L; auto (default): exact up to L = 48"),
+        arg("--vectors", type=int, default=64, metavar="R",
+            help="stochastic: number of random vectors (default 64)"),
+        arg("--moments", type=int, metavar="M",
+            help="stochastic: Chebyshev moments (default: from T and --tolerance)"),
+        arg("--tolerance", type=float, default=1e-4,
+            help="stochastic: bound on the truncation error of D_s (default 1e-4)"),
+        arg("--seed", type=int, help="stochastic: random seed (default: drawn and recorded)"),
+        arg("--direction", choices=("x", "y"), default="x",
+            help="current direction (default x)"),
+        arg("--force", action="store_true", help="replace a stiffness already in the file"),
+        QUIET_ARGUMENT,
+    ),
+)
+
+COMMANDS["stiffness"] = STIFFNESS
+
+
 def build_parser():
     """Build the argparse parser of all commands in :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(

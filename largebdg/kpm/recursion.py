@@ -8,9 +8,9 @@ rescaled into [-1, 1], through the three-term recursion
 * :func:`chebyshev_series_reference` works with any matrix supporting ``@``
   (SciPy CSR); it is the reference the fast kernel is tested against.
 * :func:`chebyshev_series_stencil` applies the BdG operator matrix-free as a
-  lattice stencil in a Numba kernel that fuses the product, the recursion and
-  the accumulation into one pass over memory, parallel over sites; the
-  preallocated buffers are swapped, never copied.  Set the environment
+  lattice stencil in a Numba kernel that fuses the product and the recursion
+  into one pass over memory, parallel over sites, and accumulates only the
+  entries the caller asks for; the two buffers are swapped, never copied.  Set the environment
   variable ``LARGEBDG_NO_NUMBA=1`` to use a NumPy version of the same stencil.
 """
 
@@ -81,8 +81,8 @@ def chebyshev_series_reference(A, coeffs, X0):
 if HAVE_NUMBA:
 
     @numba.njit(parallel=True, fastmath=True, cache=True)
-    def _fused_step(nbr, t, d, D, X, Z, Y, alpha, c):  # pragma: no cover - compiled
-        """Z <- alpha * (H X) - Z and Y += c * Z, in one pass (H rescaled)."""
+    def _step(nbr, t, d, D, X, Z, alpha):  # pragma: no cover - compiled
+        """Z <- alpha * (H X) - Z in one pass over memory (H rescaled, matrix-free)."""
         N = d.size
         K = X.shape[1]
         for i in numba.prange(N):
@@ -93,16 +93,18 @@ if HAVE_NUMBA:
                 h = X[N + i, k]
                 hp = -t * (X[j0, k] + X[j1, k] + X[j2, k] + X[j3, k]) + di * p + Di * h
                 hh = t * (X[N + j0, k] + X[N + j1, k] + X[N + j2, k] + X[N + j3, k]) - di * h + Di * p
-                zp = alpha * hp - Z[i, k]
-                zh = alpha * hh - Z[N + i, k]
-                Z[i, k] = zp
-                Z[N + i, k] = zh
-                Y[i, k] += c * zp
-                Y[N + i, k] += c * zh
+                Z[i, k] = alpha * hp - Z[i, k]
+                Z[N + i, k] = alpha * hh - Z[N + i, k]
+
+    @numba.njit(parallel=True, fastmath=True, cache=True)
+    def _gather_add(G, Z, rows, cols, c):  # pragma: no cover - compiled
+        """G += c * Z[rows, cols]."""
+        for j in numba.prange(rows.size):
+            G[j] += c * Z[rows[j], cols[j]]
 
 
-def chebyshev_series_stencil(stencil, coeffs, X0):
-    """Y = sum_m c_m T_m(H/a) X0 with the fused stencil kernel (Numba) or its NumPy twin.
+def chebyshev_series_stencil(stencil, coeffs, X0, rows=None, cols=None):
+    """Y = sum_m c_m T_m(H/a) X0 with the stencil kernel (Numba) or its NumPy twin.
 
     Parameters
     ----------
@@ -110,24 +112,35 @@ def chebyshev_series_stencil(stencil, coeffs, X0):
     coeffs : ndarray, shape (M,)
     X0 : ndarray, shape (2N, K)
         Start block (not modified).
+    rows, cols : ndarray of int, optional
+        If given, only the entries ``Y[rows, cols]`` are accumulated and
+        returned (a 1-D array): the solver needs a few entries per column, and
+        skipping the full accumulation saves a third of the memory traffic.
     """
     if not HAVE_NUMBA:
-        return chebyshev_series_reference(_MatmatAdapter(stencil), coeffs, X0)
-    X0 = np.ascontiguousarray(X0, dtype=float)
-    Y = coeffs[0] * X0
+        Y = chebyshev_series_reference(_MatmatAdapter(stencil), coeffs, X0)
+        return Y if rows is None else Y[rows, cols]
+    if rows is None:
+        K = X0.shape[1]
+        rows = np.arange(X0.size) // K
+        cols = np.arange(X0.size) % K
+        return chebyshev_series_stencil(stencil, coeffs, X0, rows, cols).reshape(X0.shape)
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    prev = np.ascontiguousarray(X0, dtype=float).copy()
+    G = coeffs[0] * prev[rows, cols]
     if len(coeffs) == 1:
-        return Y
-    cur = np.zeros_like(X0)
-    # X_1 = H X_0: the fused step with alpha = 1 and Z = 0
-    _fused_step(stencil.neighbours, stencil.t, stencil.onsite, stencil.delta, X0, cur, Y, 1.0,
-                coeffs[1])
-    prev = X0.copy()
+        return G
+    nbr, t, d, D = stencil.neighbours, stencil.t, stencil.onsite, stencil.delta
+    cur = np.zeros_like(prev)
+    _step(nbr, t, d, D, prev, cur, 1.0)  # X_1 = H X_0 (Z = 0)
+    _gather_add(G, cur, rows, cols, coeffs[1])
     for c in coeffs[2:]:
-        # prev <- 2 H cur - prev, i.e. X_{m+1} overwrites X_{m-1}; then swap names
-        _fused_step(stencil.neighbours, stencil.t, stencil.onsite, stencil.delta, cur, prev, Y,
-                    2.0, c)
+        # X_{m+1} = 2 H X_m - X_{m-1} overwrites X_{m-1}; then the names swap
+        _step(nbr, t, d, D, cur, prev, 2.0)
         prev, cur = cur, prev
-    return Y
+        _gather_add(G, cur, rows, cols, c)
+    return G
 
 
 class _MatmatAdapter:

@@ -1,0 +1,285 @@
+r"""Critical temperatures from temperature sweeps, and the clean reference :math:`T_c^{(0)}`.
+
+Two estimates of the temperature where an order parameter :math:`y(T)` vanishes
+are offered, both on a grid :math:`T_1 < T_2 < \dots` of solved points:
+
+``"extrapolate"`` (default)
+    Mean-field order parameters vanish as a power of :math:`T_c - T`: the gaps
+    as :math:`\bar\Delta \propto (T_c - T)^{1/2}` (so :math:`\bar\Delta^2` is
+    linear) and the superfluid stiffness as :math:`D_s \propto T_c - T`.  A
+    straight line is fitted by least squares to :math:`y^p` (``p = 2`` for
+    gaps, 1 for the stiffness) at the last ``npoints`` temperatures where
+    :math:`y` exceeds the threshold, and :math:`T_c` is its zero.  If a point
+    below the threshold exists, :math:`T_c` is clipped to the interval between
+    the last point above and the first point below.  This uses only points
+    that are well inside the ordered phase, where the self-consistency has
+    converged to the physical branch, and it does not need a point close to
+    :math:`T_c` (where convergence slows down critically).
+``"crossing"``
+    Linear interpolation of :math:`y(T)` between the last point above the
+    threshold and the next point, which must lie below it.  With a tiny
+    threshold this is essentially the first point where the order parameter has
+    vanished, an upper bound accurate to one grid step.
+
+The threshold is ``threshold * max(y)`` (relative, the default, with the maximum
+taken over the sweep, i.e. its low-temperature value) or ``threshold`` itself
+with ``relative=False``.  The default 1e-2 sits well above the residual gap
+that the self-consistency leaves above :math:`T_c`: there the gap decays towards
+zero and the iteration stops once it changes by less than ``solver.tol`` per
+step, typically at a few times 1e-4 (1e-3 of the low-temperature gap) for
+``tol = 1e-4``.
+
+If the order parameter never drops below the threshold in the sweep, the
+``"crossing"`` estimate is NaN and ``"extrapolate"`` returns the fitted zero
+unclipped; a :class:`~largebdg.errors.AccuracyWarning` says to extend the sweep
+in either case.
+"""
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _validate as v
+from ..clean import critical_temperature
+from ..errors import AccuracyWarning, ParameterError
+
+__all__ = [
+    "METHODS",
+    "ReferenceTc",
+    "vanishing_temperature",
+    "gap_critical_temperature",
+    "stiffness_critical_temperature",
+    "clean_reference_tc",
+]
+
+METHODS = ("extrapolate", "crossing")
+"""Estimates of the vanishing temperature (see the module docstring)."""
+
+
+def _curve(T, y, name):
+    """Sorted finite (T, y) of a sweep; NaN points (e.g. a missing stiffness) are dropped."""
+    T = np.asarray(T, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if T.ndim != 1 or y.shape != T.shape:
+        raise ParameterError(
+            f"'T' and '{name}' must be 1-D arrays of the same length, got shapes "
+            f"{T.shape} and {y.shape}"
+        )
+    keep = np.isfinite(T) & np.isfinite(y)
+    T, y = T[keep], y[keep]
+    if T.size < 2:
+        raise ParameterError(f"'{name}' needs at least two finite points, got {T.size}")
+    order = np.argsort(T, kind="stable")
+    T, y = T[order], y[order]
+    if np.any(np.diff(T) == 0):
+        raise ParameterError("'T' must not repeat a temperature")
+    return T, y
+
+
+def vanishing_temperature(T, y, *, power=2, threshold=1e-2, relative=True,
+                          method="extrapolate", npoints=2, name="y"):
+    r"""Temperature where a non-negative order parameter ``y(T)`` vanishes.
+
+    Parameters
+    ----------
+    T : array_like, shape (n,)
+        Temperatures of the sweep (any order).
+    y : array_like, shape (n,)
+        Order parameter at `T`; NaN entries are ignored.
+    power : float, optional
+        Exponent :math:`p` with :math:`y^p \propto T_c - T` near :math:`T_c`
+        (2 for a mean-field gap, 1 for the stiffness).
+    threshold : float, optional
+        Level below which ``y`` counts as zero, relative to ``max(y)`` unless
+        ``relative=False``.
+    relative : bool, optional
+        Whether `threshold` is relative to ``max(y)``.
+    method : {"extrapolate", "crossing"}, optional
+        See the module docstring.
+    npoints : int, optional
+        Number of points above the threshold used by ``"extrapolate"`` (>= 2).
+    name : str, optional
+        Name of `y` in error messages.
+
+    Returns
+    -------
+    float
+        :math:`T_c`; NaN if ``y`` never exceeds the threshold, or (for
+        ``"crossing"``) never falls below it.
+
+    Raises
+    ------
+    ParameterError
+        On malformed input, or with ``"extrapolate"`` if fewer than 2 points lie
+        above the threshold.
+    """
+    v.choice("method", method, METHODS)
+    v.real("power", power, 0.0, low_open=True)
+    v.real("threshold", threshold, 0.0, low_open=True)
+    v.positive_int("npoints", npoints, minimum=2)
+    T, y = _curve(T, y, name)
+    if np.any(y < 0):
+        raise ParameterError(f"'{name}' must be non-negative (an absolute value), got {y.min()}")
+    level = threshold * y.max() if relative else threshold
+    above = np.nonzero(y > level)[0]
+    if above.size == 0:
+        return math.nan
+    last = above[-1]
+    below = last + 1 if last + 1 < T.size else None
+    if below is None:
+        warnings.warn(
+            f"'{name}' is still above the threshold at the highest temperature T = {T[-1]:g}; "
+            "extend the sweep to higher T for a reliable critical temperature",
+            AccuracyWarning, stacklevel=3,
+        )
+    if method == "crossing":
+        if below is None:
+            return math.nan
+        t0, t1, y0, y1 = T[last], T[below], y[last], y[below]
+        return float(t0 + (y0 - level) * (t1 - t0) / (y0 - y1))
+    # extrapolate: the last npoints consecutive points above the level, up to `last`
+    run = [last]
+    while len(run) < npoints and run[-1] - 1 >= 0 and y[run[-1] - 1] > level:
+        run.append(run[-1] - 1)
+    if len(run) < 2:
+        raise ParameterError(
+            f"'{name}': only one point above the threshold next to T_c; the 'extrapolate' "
+            "estimate needs two (refine the grid below T_c, or use method='crossing')"
+        )
+    idx = np.array(run[::-1])
+    slope, intercept = np.polyfit(T[idx], y[idx] ** power, 1)
+    if slope >= 0:
+        raise ParameterError(
+            f"'{name}'^{power:g} does not decrease towards T_c at T = {T[idx[0]]:g}..{T[idx[-1]]:g}; "
+            "the points are not in the critical regime (refine the grid near T_c)"
+        )
+    tc = -intercept / slope
+    if below is not None:
+        tc = min(max(tc, T[last]), T[below])
+    return float(tc)
+
+
+def gap_critical_temperature(T, mean_gap, *, threshold=1e-2, relative=True,
+                             method="extrapolate", npoints=2):
+    r"""Critical temperature :math:`T_c^\Delta` where a sample-averaged gap vanishes.
+
+    Parameters
+    ----------
+    T : array_like, shape (n,)
+        Temperatures of a sweep.
+    mean_gap : array_like, shape (n,)
+        :math:`\bar\Delta_\nu(T)` of paper Eq. (5), e.g. a column of
+        :attr:`largebdg.sweep.SweepData.mean_abs_gap`.
+    threshold, relative, method, npoints
+        See :func:`vanishing_temperature`; ``"extrapolate"`` fits
+        :math:`\bar\Delta^2 \propto T_c - T`.
+
+    Returns
+    -------
+    float
+        :math:`T_c^\Delta`.
+
+    Notes
+    -----
+    With inter-band coupling both gaps vanish at the same temperature, so
+    either band may be used; band 1 (the larger gap) is the better conditioned.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> T = np.array([0.05, 0.1, 0.15, 0.18, 0.22])
+    >>> gap = 0.3 * np.sqrt(np.clip(1 - T / 0.2, 0, None))
+    >>> round(gap_critical_temperature(T, gap), 10)
+    0.2
+    """
+    return vanishing_temperature(T, mean_gap, power=2, threshold=threshold, relative=relative,
+                                 method=method, npoints=npoints, name="mean_gap")
+
+
+def stiffness_critical_temperature(T, Ds, *, baseline=None, threshold=1e-2, relative=True,
+                                   method="extrapolate", npoints=2):
+    r"""Critical temperature where the superfluid stiffness :math:`D_s(T)` vanishes.
+
+    Parameters
+    ----------
+    T : array_like, shape (n,)
+        Temperatures of a sweep.
+    Ds : array_like, shape (n,)
+        Stiffness of one band (e.g. a column of
+        :attr:`largebdg.sweep.SweepData.stiffness`); NaN entries are ignored.
+    baseline : array_like, shape (n,), optional
+        Normal-state value subtracted from `Ds` first.  On a finite lattice the
+        normal state keeps a Drude remainder (``CONVENTIONS.md``: 0.020 at
+        L = 32, T = 0.1 for a clean band), which would otherwise look like a
+        stiffness surviving above :math:`T_c`.
+    threshold, relative, method, npoints
+        See :func:`vanishing_temperature`; ``"extrapolate"`` fits
+        :math:`D_s \propto T_c - T`.  Negative values (after subtracting the
+        baseline) are set to zero.
+
+    Returns
+    -------
+    float
+        :math:`T_c` of the stiffness.
+    """
+    Ds = np.asarray(Ds, dtype=float)
+    if baseline is not None:
+        baseline = np.asarray(baseline, dtype=float)
+        if baseline.shape != Ds.shape:
+            raise ParameterError(
+                f"'baseline' must have the shape of 'Ds' {Ds.shape}, got {baseline.shape}"
+            )
+        Ds = Ds - baseline
+    return vanishing_temperature(T, np.clip(Ds, 0.0, None), power=1, threshold=threshold,
+                                 relative=relative, method=method, npoints=npoints, name="Ds")
+
+
+@dataclass(frozen=True)
+class ReferenceTc:
+    r"""Critical temperature :math:`T_c^{(0)}` of the clean model.
+
+    Attributes
+    ----------
+    thermodynamic : float
+        :math:`T_c^{(0)}` for :math:`L \to \infty`.
+    lattice : float
+        :math:`T_c^{(0)}` of the finite :math:`L \times L` lattice of the configuration.
+    L : int
+        That lattice size.
+    """
+
+    thermodynamic: float
+    lattice: float
+    L: int
+
+
+def clean_reference_tc(config):
+    r"""Clean-system :math:`T_c^{(0)}` of a configuration's model (disorder removed).
+
+    Solves the linearised gap equations (9) of the uniform clean model in
+    momentum space (:func:`largebdg.clean.critical_temperature`) with the
+    configuration's hoppings, couplings and per-band fillings, both in the
+    thermodynamic limit and on the configuration's lattice.
+
+    Parameters
+    ----------
+    config : RunConfig
+
+    Returns
+    -------
+    ReferenceTc
+
+    Examples
+    --------
+    >>> from largebdg.config import RunConfig
+    >>> ref = clean_reference_tc(RunConfig())
+    >>> round(ref.thermodynamic, 5), round(ref.lattice, 5)
+    (0.10889, 0.10891)
+    """
+    m = config.model
+    kwargs = dict(t=m.t, g=m.g, g12=m.g12, filling=m.filling)
+    L = config.lattice.L
+    return ReferenceTc(thermodynamic=critical_temperature(**kwargs),
+                       lattice=critical_temperature(L=L, **kwargs), L=L)

@@ -1,0 +1,460 @@
+r"""Stochastic-trace estimate of the superfluid stiffness, linear in L² per random vector.
+
+Notes
+-----
+Same quantity and convention as :func:`~largebdg.observables.stiffness.exact_stiffness`
+(SWZ, per site, one band): :math:`D_s = \langle -k_x \rangle - \Lambda`, with the
+Nambu current :math:`J = i\,\tilde A`, :math:`\tilde A = \mathrm{diag}(A, A)` real
+antisymmetric, :math:`A_{i+x,i} = -A_{i,i+x} = t`, and
+
+.. math::
+
+    \Lambda = \frac{1}{N} \sum_{n,m=1}^{2N} (w_n^T \tilde A w_m)^2 R(E_n, E_m),
+    \qquad R(E, E') = \frac{f(E) - f(E')}{E' - E}.
+
+**Trace form.**  Since :math:`(w_m^T \tilde A^T w_n) = (w_n^T \tilde A w_m)`, for any
+separable kernel :math:`R(E, E') = \sum_k \lambda_k \phi_k(E) \phi_k(E')`
+
+.. math::
+
+    N \Lambda = \sum_k \lambda_k \,\mathrm{Tr}\big[\phi_k(H)\, \tilde A\, \phi_k(H)\,
+    \tilde A^T\big].
+
+Hutchinson's estimator with random vectors r (:math:`E[r r^T] = 1`; Rademacher or
+Gaussian) gives, per vector,
+
+.. math::
+
+    N \Lambda_r = \sum_k \lambda_k\, (\tilde A^T y_k) \cdot z_k, \qquad
+    y_k = \phi_k(H)\, r, \quad z_k = \phi_k(H)\, \tilde A^T r,
+
+an unbiased estimate of the trace of the truncated expansion.  The two
+Chebyshev recursions (on :math:`r` and on :math:`\tilde A^T r`) run together
+as one block; every :math:`\phi_k(H) X_0 = \sum_a c_{ak} T_a(H/a_s) X_0`
+accumulates from the same moments :math:`T_a(H/a_s) X_0`.
+
+**Separable kernel.**  :math:`R` is analytic (its poles are at
+:math:`E = \pm i\pi T(2n+1)`) and has no degeneracy problem: on the diagonal
+it is :math:`-f'(E)`.  On the M Chebyshev nodes :math:`x_j` of the rescaled
+spectrum the symmetric matrix :math:`F_{jl} = R(a_s x_j, a_s x_l)` (the
+values of the M x M Chebyshev interpolant, i.e. the 2D-DCT coefficients
+:math:`\mu_{ab}` in another basis) has a tiny numerical rank: a randomised
+eigen-decomposition :math:`F \approx V \Lambda V^T` keeps K ~ 10-30 terms for
+a max-norm error of 1e-8 relative to the kernel scale, for any T (measured,
+see ``docs/stiffness.md``).  :math:`\phi_k` is the degree < M polynomial
+interpolating :math:`V_{:,k}` (coefficients by DCT).  The cost per random
+vector is therefore M stencil products on two columns plus an
+:math:`O(M K N)` dense accumulation (BLAS), instead of the
+:math:`O(M^2 N)` dot products of the full moment matrix
+:math:`\Gamma_{ab} = (\tilde A T_a r)\cdot(T_b \tilde A^T r)` that a direct
+double expansion :math:`\sum_{ab} \mu_{ab} \Gamma_{ab}` needs; both give the
+same estimator up to the (controlled) truncation of the kernel.
+
+**Memory.**  Moments are never all stored: they are produced in chunks of
+``chunk`` moments, folded into the K + 1 accumulators by one matrix product,
+and discarded.  The accumulators take (K + 1) x 2N x 2B doubles for a block of
+B vectors; if that exceeds ``memory_limit`` the block shrinks, and if a single
+vector does not fit the functions are split into groups and the recursion is
+recomputed for each group.
+
+**Diamagnetic term.**  :math:`\langle -k_x\rangle = (2t/N)\sum_i b^x_i`, from the
+bond averages of the solve when given (exact up to the solver's tolerance),
+else estimated from the same vectors: :math:`\sum_i \tau_{i+x,i} \approx
+\sum_i r_i (\tau r)_{i+x}` with :math:`\tau = \tanh(H/2T)`, one more function in
+the same recursion.
+
+**Errors.**  Truncation: :math:`|\delta\Lambda| \le 4t^2 \sup|\delta R|` because
+:math:`(1/N)\sum_{nm} (w_n^T \tilde A w_m)^2 = \|\tilde A\|_F^2/N = 4t^2`, and
+:math:`|\delta\langle -k_x\rangle| \le 2t \sup|\delta \tanh|`; the automatic M
+keeps both below ``tolerance``/2.  Statistics: the standard error is the
+sample standard deviation of the per-vector estimates of :math:`D_s` over
+:math:`\sqrt{R}` (vectors are independent samples; the kinetic and correlator
+parts of one vector are correlated and enter together).
+"""
+
+import functools
+import os
+import time
+
+import numpy as np
+import scipy.fft
+import scipy.linalg
+
+from .. import _validate as v
+from .._optional import HAVE_PETSC
+from ..errors import ParameterError
+from ..kpm.coefficients import chebyshev_coefficients, moments_for_tolerance
+from ..kpm.recursion import HAVE_NUMBA, BdGStencil
+from ..lattice import neighbour_index
+from ..model import BdGPattern
+from .stiffness import _fermi_ratio, _site_array, kinetic_energy_x
+
+__all__ = ["stochastic_stiffness", "kernel_expansion", "spectral_scale", "DISTRIBUTIONS"]
+
+DISTRIBUTIONS = ("rademacher", "gaussian")
+"""Random-vector distributions of :func:`stochastic_stiffness`."""
+
+_CHUNK = 32  # moments folded into the accumulators per matrix product
+
+if HAVE_NUMBA:
+    import numba
+
+    @numba.njit(parallel=True, fastmath=True, cache=True)
+    def _step(nbr, t, d, D, X, P, out, alpha, beta):  # pragma: no cover - compiled
+        """out <- alpha * (H X) - beta * P (H rescaled), one pass over memory."""
+        N = d.size
+        K = X.shape[1]
+        for i in numba.prange(N):
+            j0, j1, j2, j3 = nbr[i, 0], nbr[i, 1], nbr[i, 2], nbr[i, 3]
+            di, Di = d[i], D[i]
+            for k in range(K):
+                p = X[i, k]
+                h = X[N + i, k]
+                hp = -t * (X[j0, k] + X[j1, k] + X[j2, k] + X[j3, k]) + di * p + Di * h
+                hh = t * (X[N + j0, k] + X[N + j1, k] + X[N + j2, k] + X[N + j3, k]) - di * h + Di * p
+                out[i, k] = alpha * hp - beta * P[i, k]
+                out[N + i, k] = alpha * hh - beta * P[N + i, k]
+
+
+def _apply_step(stencil, X, P, out, alpha, beta):
+    """out <- alpha (H/a) X - beta P with the Numba kernel or the NumPy stencil."""
+    if HAVE_NUMBA and not os.environ.get("LARGEBDG_NO_NUMBA"):
+        _step(stencil.neighbours, stencil.t, stencil.onsite, stencil.delta, X, P, out, alpha,
+              beta)
+    else:
+        out[...] = alpha * stencil.matmat(X) - beta * P
+
+
+# ------------------------------------------------------------------ kernel
+
+
+@functools.lru_cache(maxsize=16)
+def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=None):
+    r"""Separable Chebyshev expansion of :math:`R(E, E') = (f(E) - f(E'))/(E' - E)` on [-scale, scale].
+
+    Parameters
+    ----------
+    T : float
+        Temperature (> 0).
+    scale : float
+        Half-width of the spectral window.
+    num_moments : int
+        M, the degree + 1 of the interpolant in each variable.
+    kernel_tolerance : float
+        Only used for the rank: the max-norm error of the rank truncation on
+        the nodes is kept below ``rank_tolerance`` (default kernel_tolerance/10).
+    rank_tolerance : float, optional
+
+    Returns
+    -------
+    coeffs : ndarray, shape (M, K)
+        Chebyshev coefficients of :math:`\phi_k(a x)`.
+    lam : ndarray, shape (K,)
+        Weights, :math:`R(a x, a y) \approx \sum_k \lambda_k \phi_k(x)\phi_k(y)`.
+    error : float
+        Max-norm error of the rank truncation on the M x M nodes.
+
+    Notes
+    -----
+    :math:`F_{jl} = R(a x_j, a x_l)` on Chebyshev nodes
+    :math:`x_j = \cos(\pi (j + 1/2)/M)` is decomposed with a randomised
+    range finder (one power iteration; fixed seed, so the expansion is
+    deterministic) whose rank doubles until the max-norm residual is small
+    enough, then truncated to the fewest terms that keep it so.  Cost
+    O(M² K); cached.
+    """
+    M = int(num_moments)
+    rank_tol = kernel_tolerance / 10 if rank_tolerance is None else rank_tolerance
+    j = np.arange(M)
+    E = scale * np.cos(np.pi * (j + 0.5) / M)
+    F = _fermi_ratio(E, T)
+    rng = np.random.default_rng(12345)
+    k = min(M, 48)
+    while True:
+        if k >= M:
+            lam, V = scipy.linalg.eigh(F)
+        else:
+            Q, _ = np.linalg.qr(F @ rng.standard_normal((M, k)))
+            Q, _ = np.linalg.qr(F @ Q)
+            lam, U = np.linalg.eigh(Q.T @ F @ Q)
+            V = Q @ U
+        order = np.argsort(-np.abs(lam))
+        lam, V = lam[order], V[:, order]
+        residual = np.abs(F - (V * lam) @ V.T).max()
+        if residual <= rank_tol / 2 or k >= M:
+            break
+        k = min(2 * k, M)
+    # drop terms while the bound on what they add stays within the budget
+    weight = np.abs(lam) * (V * V).max(axis=0)
+    tail = np.cumsum(weight[::-1])[::-1]  # tail[K] = bound on the terms K, K+1, ...
+    keep = np.nonzero(residual + tail <= rank_tol)[0]
+    K = int(keep[0]) if keep.size else lam.size
+    K = max(K, 1)
+    lam, V = lam[:K], V[:, :K]
+    error = float(np.abs(F - (V * lam) @ V.T).max())
+    coeffs = scipy.fft.dct(V, type=2, axis=0) / M
+    coeffs[0] /= 2
+    return coeffs, lam, error
+
+
+def _auto_moments(T, scale, kernel_tolerance, tanh_tolerance):
+    """M for the kernel (max-norm error ``kernel_tolerance``) and tanh (``tanh_tolerance``).
+
+    The 2D coefficients of R decay like those of tanh(E/2T) (same analytic
+    strip) with a prefactor ~ 1/(1.5 T), measured at T = 0.02-0.2; the
+    kernel's M uses the tanh tail criterion at ``kernel_tolerance * T``.
+    """
+    m_kernel = moments_for_tolerance(T, scale, kernel_tolerance * T)
+    m_tanh = moments_for_tolerance(T, scale, tanh_tolerance)
+    return int(max(m_kernel, m_tanh, 16))
+
+
+def spectral_scale(L, t, onsite, delta, bound_safety=0.03):
+    """Half-width of the Chebyshev window: the SLEPc spectral radius times (1 + bound_safety).
+
+    Uses :class:`~largebdg.operators.petsc.PetscBdGOperator`; without
+    petsc4py falls back to the Gershgorin bound.
+    """
+    if HAVE_PETSC:
+        from ..operators.petsc import PetscBdGOperator
+
+        op = PetscBdGOperator(L)
+        op.update(t, onsite, delta)
+        radius = op.spectral_bound()
+    else:  # pragma: no cover - depends on the installation
+        from ..operators.petsc import gershgorin_bound
+
+        pattern = BdGPattern(L)
+        radius = gershgorin_bound(pattern, pattern.values(t, onsite, delta))
+    return float(radius) * (1.0 + bound_safety)
+
+
+# ------------------------------------------------------------------ traces
+
+
+class _Current:
+    r"""The real antisymmetric :math:`\tilde A = \mathrm{diag}(A, A)`, :math:`(A v)_i = t (v_{i-e} - v_{i+e})`."""
+
+    def __init__(self, L, t, direction):
+        N = L * L
+        plus = neighbour_index(L, direction)
+        minus = np.argsort(plus)
+        self.plus = np.concatenate([plus, plus + N])
+        self.minus = np.concatenate([minus, minus + N])
+        self.t = t
+
+    def __call__(self, X):
+        return self.t * (X[self.minus] - X[self.plus])
+
+
+def _trace_samples(stencil, current, coeffs, lam, X0, *, with_tanh, memory_limit,
+                   chunk=_CHUNK):
+    r"""Per-column :math:`(\sum_i r_i (\tau r)_{i+e},\; r^T X r)` for start columns r = X0[:, j].
+
+    ``coeffs`` (M, K') holds the Chebyshev coefficients of the functions,
+    column 0 being tanh when ``with_tanh``; ``lam`` the weights of the
+    kernel functions (the remaining columns).  Returns ``(hop, trace)`` of
+    shape (B,) each, where :math:`\mathrm{trace}_j = \sum_k \lambda_k (\tilde A^T y_k)\cdot z_k`.
+    """
+    N2, B = X0.shape
+    N = N2 // 2
+    M, Kf = coeffs.shape
+    S0 = -current(X0)  # A^T r
+    X = np.ascontiguousarray(np.concatenate([X0, S0], axis=1))
+    C = X.shape[1]
+    # group the functions so that the accumulators fit into memory_limit
+    per_function = N2 * C * 8
+    chunk = max(2, min(chunk, M))
+    room = memory_limit // per_function - chunk - 4
+    if room < 1:
+        raise ParameterError(
+            f"'memory_limit' = {memory_limit} bytes cannot hold the recursion of one block "
+            f"({(chunk + 5) * per_function} bytes needed); raise it or lower 'block_size'"
+        )
+    group = int(min(Kf, room))
+    hop = np.zeros(B)
+    trace = np.zeros(B)
+    buf = np.empty((chunk, N2, C))
+    for g0 in range(0, Kf, group):
+        cols = slice(g0, min(Kf, g0 + group))
+        acc = np.zeros((cols.stop - cols.start, N2 * C))
+        older = newer = None  # T_{a-2} X, T_{a-1} X carried across chunks
+        for m0 in range(0, M, chunk):
+            n = min(chunk, M - m0)
+            for jj in range(n):
+                a = m0 + jj
+                if a == 0:
+                    buf[jj] = X
+                elif a == 1:
+                    _apply_step(stencil, X, X, buf[jj], 1.0, 0.0)
+                else:
+                    _apply_step(stencil, newer, older, buf[jj], 2.0, 1.0)
+                older, newer = newer, buf[jj]
+            acc += coeffs[m0: m0 + n, cols].T @ buf[:n].reshape(n, -1)
+            older = None if older is None else older.copy()
+            newer = newer.copy()
+        acc = acc.reshape(-1, N2, C)
+        for kk, k in enumerate(range(cols.start, cols.stop)):
+            Y = acc[kk]
+            if with_tanh and k == 0:
+                hop += np.einsum("ij,ij->j", X0[:N], Y[current.plus[:N], :B])
+                continue
+            w = lam[k - 1] if with_tanh else lam[k]
+            # (A^T y_k) . z_k with y_k = phi_k r (columns :B), z_k = phi_k A^T r (columns B:)
+            trace -= w * np.einsum("ij,ij->j", current(Y[:, :B]), Y[:, B:])
+    return hop, trace
+
+
+def _random_block(rng, N2, B, distribution):
+    if distribution == "rademacher":
+        return rng.choice(np.array([-1.0, 1.0]), size=(N2, B))
+    return rng.standard_normal((N2, B))
+
+
+def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=None,
+                         tolerance=1e-4, seed=None, bond_x=None, direction="x",
+                         block_size=16, distribution="rademacher", scale=None,
+                         bound_safety=0.03, memory_limit=2 * 1024**3):
+    r"""Stochastic-trace estimate of the superfluid stiffness per site of one band.
+
+    Parameters
+    ----------
+    L : int
+        Linear lattice size (>= 3), N = L*L sites.
+    t : float
+        Hopping of the band (matrix element -t).
+    onsite, delta : array_like, shape (L*L,)
+        Particle-block diagonal :math:`V_i - g n_i/2 - \mu` and real gap.
+    T : float
+        Temperature (> 0).
+    num_vectors : int
+        Number R of random vectors (>= 2, for the standard error).
+    num_moments : int, optional
+        Chebyshev moments M; default from T, the spectral scale and ``tolerance``.
+    tolerance : float
+        Target bound on the truncation (bias) error of D_s, absolute, per site.
+    seed : int, SeedSequence or Generator, optional
+        For ``numpy.random.default_rng``.
+    bond_x : array_like, shape (L*L,), optional
+        Bond averages :math:`b^e_i = \sum_\sigma \langle c^\dagger_{i+e,\sigma} c_{i\sigma}\rangle`
+        along ``direction`` (``Result.bond_x[band]`` for "x"): the diamagnetic
+        term is then taken from them, otherwise estimated stochastically.
+    direction : {"x", "y"}
+    block_size : int
+        Random vectors per recursion block (each block runs on 2 x block_size columns).
+    distribution : {"rademacher", "gaussian"}
+    scale : float, optional
+        Half-width of the Chebyshev window; default SLEPc spectral radius
+        times ``1 + bound_safety``.  Must bound the spectrum.
+    bound_safety : float
+    memory_limit : int
+        Bytes for moments and accumulators (default 2 GiB).
+
+    Returns
+    -------
+    stiffness : float
+        :math:`D_s = \langle -k_x\rangle - \Lambda`, SWZ convention, as
+        :func:`~largebdg.observables.stiffness.exact_stiffness`.
+    stderr : float
+        Standard error from the spread of the per-vector estimates.
+    info : dict
+        ``kinetic``, ``kinetic_stderr``, ``correlator``, ``correlator_stderr``,
+        ``num_moments``, ``rank`` (K), ``scale``, ``num_vectors``,
+        ``distribution``, ``diamagnetic`` ("bond_averages" or "stochastic"),
+        ``kernel_rank_error``, ``block_size``, ``seconds``, ``samples``
+        (per-vector D_s estimates, ndarray).
+
+    Raises
+    ------
+    ParameterError
+        On invalid input (T = 0 included: the kernel is then not smooth).
+
+    Notes
+    -----
+    Cost: R x M products of the BdG stencil on two columns plus
+    :math:`O(R M K N)` flops of dense accumulation, memory bounded by
+    ``memory_limit``; see the module notes for the derivation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds, err, info = stochastic_stiffness(8, 1.0, np.ones(64), np.full(64, 0.3), 0.1,
+    ...                                      num_vectors=32, seed=1, scale=6.5)
+    >>> from largebdg.observables.stiffness import exact_stiffness
+    >>> abs(ds - exact_stiffness(8, 1.0, np.ones(64), np.full(64, 0.3), 0.1)) < 3 * err
+    True
+    """
+    L = v.positive_int("L", L, minimum=3)
+    t = v.real("t", t)
+    onsite = _site_array("onsite", onsite, L)
+    delta = _site_array("delta", delta, L)
+    T = v.real("T", T, 0.0, low_open=True)
+    R = v.positive_int("num_vectors", num_vectors, minimum=2)
+    if num_moments is not None:
+        num_moments = v.positive_int("num_moments", num_moments, minimum=2)
+    tolerance = v.real("tolerance", tolerance, 0.0, low_open=True)
+    v.choice("direction", direction, ("x", "y"))
+    block_size = v.positive_int("block_size", block_size)
+    v.choice("distribution", distribution, DISTRIBUTIONS)
+    bound_safety = v.real("bound_safety", bound_safety, 0.0)
+    memory_limit = v.positive_int("memory_limit", memory_limit)
+    if bond_x is not None:
+        bond_x = _site_array("bond_x", bond_x, L)
+    t0 = time.perf_counter()
+    N = L * L
+    if scale is None:
+        scale = spectral_scale(L, t, onsite, delta, bound_safety)
+    scale = v.real("scale", scale, 0.0, low_open=True)
+
+    t_abs = max(abs(t), 1e-300)
+    kernel_tol = tolerance / (2 * 4 * t_abs**2)  # |dLambda| <= 4 t^2 sup|dR|
+    tanh_tol = tolerance / (2 * 2 * t_abs)  # |d<-k>| <= 2t sup|dtanh|
+    M = num_moments or _auto_moments(T, scale, kernel_tol, tanh_tol)
+    coeffs, lam, rank_error = kernel_expansion(T, scale, M, kernel_tol)
+    with_tanh = bond_x is None
+    if with_tanh:
+        tanh_c = chebyshev_coefficients(lambda x: np.tanh(scale * x / (2 * T)), M)
+        coeffs = np.column_stack([tanh_c, coeffs])
+
+    nbr = np.stack([neighbour_index(L, "x"), np.argsort(neighbour_index(L, "x")),
+                    neighbour_index(L, "y"), np.argsort(neighbour_index(L, "y"))], axis=1)
+    stencil = BdGStencil(nbr, t, onsite, delta, scale)
+    current = _Current(L, t, direction)
+    # shrink the block if even the smallest grouping would not fit
+    per_vector = 2 * N * 2 * 8 * (min(coeffs.shape[1], 8) + _CHUNK + 4)
+    B = int(max(1, min(block_size, R, memory_limit // per_vector)))
+
+    rng = np.random.default_rng(seed)
+    hop = np.empty(R)
+    trace = np.empty(R)
+    for start in range(0, R, B):
+        b = min(B, R - start)
+        X0 = _random_block(rng, 2 * N, b, distribution)
+        h, tr = _trace_samples(stencil, current, coeffs, lam, X0, with_tanh=with_tanh,
+                               memory_limit=memory_limit)
+        hop[start: start + b] = h
+        trace[start: start + b] = tr
+
+    correlator_samples = trace / N
+    if with_tanh:
+        kinetic_samples = -2.0 * t * hop / N  # <-k_e> = -(2t/N) sum_i tau_{i+e,i}
+    else:
+        kinetic_samples = np.full(R, kinetic_energy_x(L, t, bond_x))
+    samples = kinetic_samples - correlator_samples
+
+    def mean_err(x):
+        return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
+
+    ds, err = mean_err(samples)
+    kin, kin_err = mean_err(kinetic_samples)
+    corr, corr_err = mean_err(correlator_samples)
+    info = {
+        "kinetic": kin, "kinetic_stderr": kin_err,
+        "correlator": corr, "correlator_stderr": corr_err,
+        "num_moments": int(M), "rank": int(lam.size), "scale": float(scale),
+        "num_vectors": R, "distribution": distribution,
+        "diamagnetic": "stochastic" if with_tanh else "bond_averages",
+        "kernel_rank_error": rank_error, "block_size": B,
+        "seconds": time.perf_counter() - t0, "samples": samples,
+    }
+    return ds, err, info
