@@ -23,35 +23,33 @@ from largebdg.config import apply_overrides, load_config
 from largebdg.sweep import parse_values, sweep
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_T = "0.06,0.08,0.098,0.12,0.14,0.16,0.18,0.2,0.22"
+DEFAULT_T = "0.06,0.098,0.14,0.16,0.18,0.2,0.22"
 
 
-def parse_args(argv=None, *, description=__doc__, config="paper_random.toml", seeds="1,2"):
+def make_parser(description, *, seeds="1,2", T_points=DEFAULT_T):
+    """Options shared by the paper examples."""
     parser = argparse.ArgumentParser(description=description.splitlines()[0])
-    parser.add_argument("--config", default=str(HERE / config), help="base TOML configuration")
     parser.add_argument("--L", type=int, default=None, help="lattice size (default: config's)")
     parser.add_argument("--method", choices=("dense", "chebyshev"), default=None,
                         help="solver engine (default: the config's)")
-    parser.add_argument("--T-points", default=DEFAULT_T,
+    parser.add_argument("--T-points", default=T_points,
                         help="temperatures, START:STOP:STEP or a list (default: %(default)s)")
     parser.add_argument("--seeds", default=seeds,
                         help="disorder seeds, a list or range (default: %(default)s)")
     parser.add_argument("--out", required=True, help="output directory (created if missing)")
-    parser.add_argument("--clean-sweep", action="store_true",
-                        help="also sweep the clean lattice in real space (OUT/clean)")
     parser.add_argument("--no-figures", action="store_true", help="only run the sweeps")
     parser.add_argument("--quiet", action="store_true", help="no per-point progress")
-    return parser.parse_args(argv)
+    return parser
 
 
-def base_config(args, path=None):
+def base_config(args, path):
     """The configuration file with the --L and --method overrides."""
     overrides = []
     if args.L is not None:
         overrides.append(f"lattice.L={args.L}")
     if args.method is not None:
         overrides.append(f"solver.method={args.method}")
-    return apply_overrides(load_config(path or args.config), overrides)
+    return apply_overrides(load_config(path), overrides)
 
 
 def run_sweep(config, temperatures, outdir, quiet):
@@ -66,11 +64,11 @@ def run_sweep(config, temperatures, outdir, quiet):
     return sweep(config, temperatures, outdir=outdir, on_point=report)
 
 
-def run_seeds(args, config, name):
+def run_seeds(args, config, name, temperatures):
     """Sweep ``config`` for every seed into OUT/<name>_seed<N>; return the directories."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    temperatures = parse_values(args.T_points, name="--T-points")
+    temperatures = parse_values(temperatures, name="--T-points")
     dirs = []
     for seed in parse_values(args.seeds, name="--seeds"):
         cfg = apply_overrides(config, [f"disorder.band1.seed={seed}"])
@@ -80,9 +78,14 @@ def run_seeds(args, config, name):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    config = base_config(args)
-    dirs = run_seeds(args, config, "random")
+    parser = make_parser(__doc__)
+    parser.add_argument("--config", default=str(HERE / "paper_random.toml"),
+                        help="base TOML configuration (default: %(default)s)")
+    parser.add_argument("--clean-sweep", action="store_true",
+                        help="also sweep the clean lattice in real space (OUT/clean)")
+    args = parser.parse_args(argv)
+    config = base_config(args, args.config)
+    dirs = run_seeds(args, config, "random", args.T_points)
     clean_dir = None
     if args.clean_sweep:
         clean_dir = Path(args.out) / "clean"

@@ -40,7 +40,7 @@ CASES = {
     "uncoupled": dict(g12=0.0, disorder=True),
     "clean": dict(g12=0.25, disorder=False),
 }
-DEFAULT_T = (0.02, 0.05, 0.08, 0.11, 0.14, 0.17, 0.20, 0.23)
+DEFAULT_T = (0.02, 0.06, 0.10, 0.14, 0.18, 0.22)
 
 
 def config(L, T, g12, disorder, seed, tol, max_iter):
@@ -107,7 +107,8 @@ def plot(tables, args):
         ax0.plot(T, rows[:, 1], marker=marker, ls=line, color="tab:red", label=f"band 1, {label}")
         ax0.plot(T, rows[:, 2], marker=marker, ls=line, color="tab:blue", mfc="none",
                  label=f"band 2, {label}")
-        ax1.plot(T, rows[:, 4], marker=marker, ls=line, color="tab:blue", label=f"$D_{{s,2}}$, {label}")
+        ax1.plot(T, rows[:, 4], marker=marker, ls=line, color="tab:blue",
+                 label=f"$D_{{s,2}}$, {label}")
         ax1.plot(T, rows[:, 3], marker=marker, ls=line, color="tab:red", mfc="none",
                  label=f"$D_{{s,1}}$, {label}")
     Tg = np.linspace(min(args.T), max(args.T), 60)

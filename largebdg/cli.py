@@ -335,6 +335,109 @@ STIFFNESS = Command(
 COMMANDS["stiffness"] = STIFFNESS
 
 
+# ---------------------------------------------------------------------------- sweep
+
+
+def _sweep(args):
+    """``largebdg sweep``: config -> overrides -> resumable sweep (-> figures)."""
+    from .config import apply_overrides, load_config
+    from .sweep import parse_values, sweep
+
+    if (args.param is None) != (args.values is None):
+        raise ParameterError("'--param' and '--values' go together: give both or neither")
+    if args.param is not None and args.T is not None:
+        raise ParameterError("'--T' is the temperature grid; with '--param' fix the temperature "
+                             "with --set solver.T=VALUE")
+    if args.param is None and args.T is None:
+        raise ParameterError("give a grid: '--T START:STOP:STEP' (or a list T1,T2,...), or "
+                             "'--param SECTION.KEY --values GRID'")
+    parameter, values = ((args.param, parse_values(args.values, name="--values")) if args.param
+                         else ("solver.T", parse_values(args.T, name="--T")))
+    items = list(args.set or []) + [f"{key}={value}" for key, value in
+                                    (("lattice.L", args.L), ("solver.method", args.method))
+                                    if value is not None]
+    config = apply_overrides(load_config(args.config), items)
+    _say(args, f"{PROG} sweep: {parameter} over {len(values)} points "
+               f"({', '.join(map(str, values))}), L = {config.lattice.L}, "
+               f"method = {config.solver.method} -> {args.out}")
+    progress = _Progress(args)
+
+    def report(point):
+        what = ("existing file kept" if point.status == "existing"
+                else f"{'converged' if point.converged else 'NOT converged'} in "
+                     f"{point.iterations} iterations, {point.wall_time:.1f} s")
+        _say(args, f"point {point.index + 1}/{len(values)}: {parameter} = {point.value}: {what}; "
+                   f"mean|Delta| = {point.mean_abs_gap[0]:.5g}, {point.mean_abs_gap[1]:.5g}; "
+                   f"{point.path.name}")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", AccuracyWarning)
+        summary = sweep(config, values, parameter=parameter, outdir=args.out, force=args.force,
+                        callback=lambda index, it, record: progress(it, record), on_point=report)
+        _say(args, f"{PROG}: sweep finished, {summary.computed} points computed and "
+                   f"{len(values) - summary.computed} found on disk; table "
+                   f"{summary.outdir}/summary.csv")
+        if args.plot and _rank() == 0:
+            from .plotting_paper import write_sweep_figures
+
+            for path in write_sweep_figures(summary.outdir):
+                _say(args, f"{PROG}: wrote {path}")
+    for message in sorted({str(w.message) for w in caught
+                           if issubclass(w.category, AccuracyWarning)}):
+        _say(args, f"{PROG}: warning: {message}", file=sys.stderr)
+    for w in caught:
+        if not issubclass(w.category, (ConvergenceWarning, AccuracyWarning)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    failed = [p for p in summary.points if not p.converged]
+    if failed and _rank() == 0:
+        print(f"{PROG}: {len(failed)} point(s) did not converge ({parameter} = "
+              f"{', '.join(str(p.value) for p in failed)}); their files are marked converged = "
+              "False and a rerun keeps them (delete them, or use --force, to retry)",
+              file=sys.stderr, flush=True)
+    return EXIT_NOT_CONVERGED if failed else EXIT_OK
+
+
+SWEEP = Command(
+    help="solve a resumable sweep over temperature (or another parameter)",
+    description=(
+        "Solve CONFIG.toml for each value of a grid, each point warm-started from the previous "
+        "one, and write one result file per point into --out (the layout of 'largebdg solve', "
+        "named point_<index>_<key>=<value>.h5) plus summary.csv and summary.json, rewritten "
+        "after every point. Rerunning the same command skips every finished point, leaving its "
+        "file untouched; files from a different configuration are refused. See docs/sweeps.md. "
+        "Exit status: 0 all converged, 2 bad input, 3 some point did not converge."
+    ),
+    run=_sweep,
+    arguments=(
+        CONFIG_ARGUMENT,
+        arg("--T", metavar="GRID",
+            help="temperatures: START:STOP:STEP (STOP included when on the grid) or a list "
+                 "T1,T2,...; solved in the order given"),
+        arg("--out", "-o", required=True, metavar="DIR",
+            help="output directory (created if missing; rerun with the same DIR to resume)"),
+        arg("--param", metavar="SECTION.KEY",
+            help="sweep this config key instead of the temperature, e.g. model.g12, "
+                 "disorder.band1.density or disorder.band1.seed (needs --values)"),
+        arg("--values", metavar="GRID", help="grid of --param, as for --T"),
+        arg("--set", action="append", metavar="SECTION.KEY=VALUE",
+            help="override one config value (TOML literal), repeatable, as for 'solve'"),
+        arg("--L", type=int, metavar="L", help="lattice size, shorthand for --set lattice.L=L"),
+        arg("--method", choices=("dense", "chebyshev"),
+            help="solver engine, shorthand for --set solver.method=METHOD"),
+        arg("--plot", action="store_true",
+            help="afterwards write figures into DIR/figures (mean gaps, and for temperature "
+                 "sweeps maps, Delta_2^(0) with Eq. (26) and the stiffness if present) and the "
+                 "critical temperatures into DIR/tc.json"),
+        arg("--force", action="store_true",
+            help="recompute every point and overwrite existing files, whatever produced them"),
+        QUIET_ARGUMENT,
+    ),
+)
+
+COMMANDS["sweep"] = SWEEP
+
+
 def build_parser():
     """Build the argparse parser of all commands in :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(

@@ -254,7 +254,10 @@ class RunConfig:
         for key in ("band1", "band2"):
             section = dict(dis.get(key, {}))
             kind = section.pop("kind", "none")
-            bands.append(DisorderConfig(kind=kind, params=section))
+            try:
+                bands.append(DisorderConfig(kind=kind, params=section))
+            except ParameterError as e:
+                raise ParameterError(f"[disorder.{key}]: {e}") from e
         kwargs["disorder"] = tuple(bands)
         return cls(**kwargs)
 

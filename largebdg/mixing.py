@@ -49,7 +49,7 @@ class AndersonMixer:
     """
 
     def __init__(self, beta=0.5, history=8, rcond=1e-10, restart_factor=10.0,
-                 max_step_factor=10.0):
+                 max_step_factor=1000.0):
         self.beta = beta
         self.history = history
         self.rcond = rcond

@@ -29,8 +29,8 @@ finished; delete its file (or use ``force``) to retry it.
 Points are found by value, not by position: extending or refining a grid in the
 same directory reuses the points already there (under their original names).
 
-Other parameters
-----------------
+Sweeping other parameters
+-------------------------
 Any numeric configuration key can be swept, e.g. ``model.g12``,
 ``disorder.band1.density``, ``disorder.band1.strength``, or
 ``disorder.band1.seed`` for disorder averaging.  Seeded disorder kinds need an
@@ -198,7 +198,7 @@ def point_file_name(index, parameter, value):
 
 @dataclass
 class SweepPoint:
-    """One finished point of a sweep.
+    r"""One finished point of a sweep.
 
     Attributes
     ----------
@@ -242,7 +242,7 @@ class SweepPoint:
                    wall_time=float(result.wall_time), status=status)
 
     def row(self):
-        """The point as a dict keyed by :data:`SUMMARY_COLUMNS` (plain Python values)."""
+        """Return the point as a dict keyed by :data:`SUMMARY_COLUMNS` (plain Python values)."""
         return {
             "index": self.index, "value": self.value, "converged": self.converged,
             "iterations": self.iterations,
@@ -455,7 +455,7 @@ def sweep(config, values, *, parameter="solver.T", outdir, callback=None, on_poi
     _check_summary(outdir, parameter, base, force)
 
     existing = {}
-    for k, (x, cfg) in enumerate(zip(values, configs)):
+    for k, (x, cfg) in enumerate(zip(values, configs, strict=True)):
         path = None if force else _find_existing(outdir, parameter, x)
         if path is None:
             continue
@@ -470,7 +470,7 @@ def sweep(config, values, *, parameter="solver.T", outdir, callback=None, on_poi
 
     summary = SweepSummary(parameter=parameter, outdir=outdir)
     previous = None
-    for k, (x, cfg) in enumerate(zip(values, configs)):
+    for k, (x, cfg) in enumerate(zip(values, configs, strict=True)):
         if k in existing:
             path, result = existing[k]
             status = "existing"
@@ -529,7 +529,7 @@ class SweepData:
         return [load_result(p) for p in self.files]
 
     def sorted(self):
-        """The same data ordered by increasing parameter value."""
+        """Return the same data ordered by increasing parameter value."""
         order = np.argsort(self.values, kind="stable")
         return dataclasses.replace(
             self, values=self.values[order], files=[self.files[i] for i in order],

@@ -81,9 +81,9 @@ def test_normal_state_finite_size_remainder_quoted(L, T, quoted):
     assert abs(normal_momentum(L, 1.0, -1.0, T) - quoted) < TOL_QUOTED
 
 
-def test_normal_state_remainder_shrinks_with_L():
+def test_normal_state_remainder_shrinks_with_size():
     values = [abs(normal_momentum(L, 1.0, -1.0, 0.1)) for L in (8, 16, 32, 64)]
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in zip(values, values[1:], strict=False))
     assert values[-1] < 1e-4
 
 
@@ -291,3 +291,206 @@ def test_zero_temperature_with_zero_level_raises():
 def test_kinetic_energy_invalid_input(args, name):
     with pytest.raises(ParameterError, match=name):
         kinetic_energy_x(*args)
+
+
+# ------------------------------------------------------- results, files and CLI
+
+import h5py  # noqa: E402
+
+from largebdg.cli import main  # noqa: E402
+from largebdg.config import RunConfig  # noqa: E402
+from largebdg.io import load_result, save_result  # noqa: E402
+from largebdg.observables.network import (  # noqa: E402
+    network_stiffness,
+    result_network_stiffness,
+    yosida,
+)
+from largebdg.observables.stiffness import (  # noqa: E402
+    EXACT_MAX_L,
+    attach_stiffness,
+    band_mean_field,
+    compute_stiffness,
+)
+from largebdg.results import Result, run  # noqa: E402
+
+TINY = {
+    "lattice": {"L": 8},
+    "solver": {"method": "dense", "T": 0.1, "tol": 1e-7},
+    "disorder": {"band1": {"kind": "random", "strength": 4.0, "density": 0.5, "seed": 3}},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_result():
+    return run(RunConfig.from_dict(TINY))
+
+
+@pytest.fixture
+def tiny_file(tiny_result, tmp_path):
+    path = tmp_path / "run.h5"
+    save_result(tiny_result, path)
+    return path
+
+
+def test_band_mean_field_reproduces_solver_averages(tiny_result):
+    # the dense engine at (onsite, delta) of the result gives back its bond averages
+    r = tiny_result
+    for band in range(2):
+        t, onsite, delta = band_mean_field(r, band)
+        bond = DenseEngine(r.model()).averages(band, onsite, delta, r.T).bond_x
+        assert np.abs(bond - r.bond_x[band].ravel()).max() < 1e-5
+
+
+def test_compute_stiffness_exact_and_stochastic(tiny_result):
+    ds, err, settings = compute_stiffness(tiny_result, "exact")
+    assert ds.shape == (2,) and np.all(err == 0) and settings["method"] == "exact"
+    for band in range(2):
+        t, onsite, delta = band_mean_field(tiny_result, band)
+        assert ds[band] == exact_stiffness(8, t, onsite, delta, tiny_result.T)
+    sds, serr, s = compute_stiffness(tiny_result, "stochastic", num_vectors=64, seed=2)
+    assert np.all(serr > 0) and np.all(np.abs(sds - ds) < 3 * serr)
+    assert s["seed"] == 2 and len(s["num_moments"]) == 2 and s["diamagnetic"] == "bond_averages"
+    again = compute_stiffness(tiny_result, "stochastic", num_vectors=64, seed=2)[0]
+    assert np.array_equal(again, sds)
+
+
+def test_exact_refused_above_limit(tiny_result):
+    L = EXACT_MAX_L + 2
+    big = Result(config=RunConfig.from_dict({"lattice": {"L": L}}), delta=np.zeros((2, L, L)),
+                 density=np.ones((2, L, L)), mu=np.zeros(2), potential=np.zeros((2, L, L)),
+                 bond_x=np.zeros((2, L, L)), bond_y=np.zeros((2, L, L)), converged=True,
+                 iterations=1, history={}, disorder_density=np.zeros(2), solver_settings={})
+    with pytest.raises(ParameterError, match="stochastic"):
+        compute_stiffness(big, "exact")
+    with pytest.raises(ParameterError, match="'method'"):
+        compute_stiffness(tiny_result, "dense")
+
+
+def test_attach_stiffness_stores_and_refuses_overwrite(tiny_file):
+    ds, err, settings = attach_stiffness(tiny_file, "exact")
+    back = load_result(tiny_file)
+    assert np.array_equal(back.stiffness, ds) and np.array_equal(back.stiffness_stderr, err)
+    assert back.stiffness_settings["method"] == "exact"
+    with pytest.raises(FileExistsError, match="force"):
+        attach_stiffness(tiny_file, "stochastic")
+    attach_stiffness(tiny_file, "stochastic", force=True, num_vectors=8, seed=1)
+    assert load_result(tiny_file).stiffness_settings["num_vectors"] == 8
+
+
+@pytest.mark.parametrize("method", ["exact", "stochastic"])
+def test_cli_stiffness_end_to_end(tiny_result, tiny_file, method, capsys):
+    argv = ["stiffness", str(tiny_file), "--method", method, "--vectors", "32", "--seed", "5"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "D_s band 1" in out and "D_s band 2" in out
+    with h5py.File(tiny_file, "r") as fh:
+        ds, err = fh["stiffness"][()], fh["stiffness_stderr"][()]
+        assert ds.shape == (2,) and err.shape == (2,)
+        assert (np.all(err == 0)) == (method == "exact")
+        assert f'"method": "{method}"' in fh.attrs["stiffness_settings"]
+    exact = compute_stiffness(tiny_result, "exact")[0]
+    assert np.all(np.abs(ds - exact) <= 3 * err + 1e-12)
+    # a second run without --force is refused with exit status 2 and a one-line error
+    assert main(argv + ["--quiet"]) == 2
+    assert "already holds a stiffness" in capsys.readouterr().err
+    assert main(argv + ["--force", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--method", "stochastic", "--vectors", "1"], "'num_vectors'"),
+        (["--method", "stochastic", "--moments", "0"], "'num_moments'"),
+        (["--method", "stochastic", "--tolerance", "-1"], "'tolerance'"),
+    ],
+)
+def test_cli_stiffness_bad_input(tiny_file, argv, message, capsys):
+    assert main(["stiffness", str(tiny_file)] + argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_stiffness_missing_file(tmp_path, capsys):
+    assert main(["stiffness", str(tmp_path / "nope.h5")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+# ------------------------------------------------------- network approximation
+
+
+def test_yosida_function():
+    from scipy.integrate import quad
+
+    for u in (0.0, 0.3, 1.0, 3.0, 8.0):
+        ref = quad(lambda s, u=u: np.exp(-2 * np.hypot(s, u)) * 4
+                   / (1 + np.exp(-2 * np.hypot(s, u))) ** 2, 0, np.inf)[0]
+        assert abs(yosida(u) - ref) < 1e-6
+    assert yosida(0.0) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_network_uniform_series_and_cut():
+    L = 12
+    N = L * L
+    x = np.arange(N) % L
+    ones = np.ones(N)
+    # uniform: no relaxation
+    assert network_stiffness(L, 1.0, None, None, None, 0.1,
+                             conductances=(2 * ones, ones))[0] == pytest.approx(2.0, abs=1e-12)
+    # conductances varying along the twist only: harmonic mean (bonds in series)
+    gx = 1 + 0.5 * np.sin(2 * np.pi * x / L)
+    ds, info = network_stiffness(L, 1.0, None, None, None, 0.1, conductances=(gx, ones))
+    assert abs(ds - 1 / np.mean(1 / gx[:L])) < 1e-9 and info["residual"] < 1e-9
+    # ... and along the other direction: arithmetic mean (in parallel)
+    gy = np.where(np.arange(N) // L < L // 2, 0.5, 1.5)
+    assert abs(network_stiffness(L, 1.0, None, None, None, 0.1, conductances=(gy, ones))[0]
+               - 1.0) < 1e-9
+    # a cut across the sample carries no supercurrent; an isolated island is harmless
+    cut = gx * (x != 3)
+    assert abs(network_stiffness(L, 1.0, None, None, None, 0.1,
+                                 conductances=(cut, ones))[0]) < 1e-9
+    island = ones.copy()
+    island[5 + L * 5] = 0
+    gy_island = ones.copy()
+    gy_island[[5 + L * 5, 5 + L * 4]] = 0
+    island[4 + L * 5] = 0
+    ds, info = network_stiffness(L, 1.0, None, None, None, 0.1,
+                                 conductances=(island, gy_island))
+    assert info["clusters"] == 2 and 0.8 < ds < 1.0
+
+
+def test_network_clean_band_is_kinetic_times_yosida():
+    L, T, gap = 8, 0.1, 0.25
+    N = L * L
+    onsite, delta = np.full(N, 1.0), np.full(N, gap)
+    av = DenseEngine(TwoBandModel(L)).averages(0, onsite, delta, T)
+    ds, info = network_stiffness(L, 1.0, av.bond_x, av.bond_y, delta, T)
+    expected = kinetic_energy_x(L, 1.0, av.bond_x) * (1 - yosida(gap / (2 * T)))
+    assert abs(ds - expected) < 1e-10 and abs(info["relaxation"]) < 1e-12
+
+
+def test_network_on_solved_result(tiny_result):
+    net = result_network_stiffness(tiny_result)
+    assert net.shape == (2,) and np.all(net >= 0)
+    # bounded by the unrelaxed mean bond stiffness, itself at most <-k_x>
+    for band in range(2):
+        kin = kinetic_energy_x(8, 1.0, tiny_result.bond_x[band].ravel())
+        assert net[band] <= kin + 1e-12
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(direction="z"), "'direction'"),
+        (dict(tol=0.0), "'tol'"),
+        (dict(conductances=(np.ones(16),)), "'conductances'"),
+        (dict(conductances=(-np.ones(16), np.ones(16))), "'conductances'"),
+        (dict(bond_x=np.ones(15)), "'bond_x'"),
+        (dict(T=-1.0), "'T'"),
+    ],
+)
+def test_network_invalid_input(kwargs, name):
+    args = dict(L=4, t=1.0, bond_x=np.ones(16), bond_y=np.ones(16), delta=np.ones(16), T=0.1)
+    args.update(kwargs)
+    with pytest.raises(ParameterError, match=name):
+        network_stiffness(args.pop("L"), args.pop("t"), args.pop("bond_x"), args.pop("bond_y"),
+                          args.pop("delta"), args.pop("T"), **args)

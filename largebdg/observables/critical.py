@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate as v
-from ..clean import critical_temperature
+from ..clean import critical_temperature, mu_for_filling, uniform_solution
 from ..errors import AccuracyWarning, ParameterError
 
 __all__ = [
@@ -52,6 +52,8 @@ __all__ = [
     "gap_critical_temperature",
     "stiffness_critical_temperature",
     "clean_reference_tc",
+    "clean_reference_gaps",
+    "normal_state_stiffness",
 ]
 
 METHODS = ("extrapolate", "crossing")
@@ -106,14 +108,16 @@ def vanishing_temperature(T, y, *, power=2, threshold=1e-2, relative=True,
     Returns
     -------
     float
-        :math:`T_c`; NaN if ``y`` never exceeds the threshold, or (for
-        ``"crossing"``) never falls below it.
+        :math:`T_c`; NaN if ``y`` never exceeds the threshold, (for
+        ``"crossing"``) never falls below it, or (for ``"extrapolate"``) if fewer
+        than two consecutive points lie above it next to :math:`T_c` or
+        :math:`y^p` does not decrease there; the last two cases warn with
+        :class:`~largebdg.errors.AccuracyWarning`.
 
     Raises
     ------
     ParameterError
-        On malformed input, or with ``"extrapolate"`` if fewer than 2 points lie
-        above the threshold.
+        On malformed input.
     """
     v.choice("method", method, METHODS)
     v.real("power", power, 0.0, low_open=True)
@@ -144,17 +148,21 @@ def vanishing_temperature(T, y, *, power=2, threshold=1e-2, relative=True,
     while len(run) < npoints and run[-1] - 1 >= 0 and y[run[-1] - 1] > level:
         run.append(run[-1] - 1)
     if len(run) < 2:
-        raise ParameterError(
-            f"'{name}': only one point above the threshold next to T_c; the 'extrapolate' "
-            "estimate needs two (refine the grid below T_c, or use method='crossing')"
+        warnings.warn(
+            f"'{name}': only one point (T = {T[last]:g}) lies above the threshold next to T_c; "
+            "the 'extrapolate' estimate needs two: refine the grid below T_c (or use "
+            "method='crossing')", AccuracyWarning, stacklevel=3,
         )
+        return math.nan
     idx = np.array(run[::-1])
     slope, intercept = np.polyfit(T[idx], y[idx] ** power, 1)
     if slope >= 0:
-        raise ParameterError(
-            f"'{name}'^{power:g} does not decrease towards T_c at T = {T[idx[0]]:g}..{T[idx[-1]]:g}; "
-            "the points are not in the critical regime (refine the grid near T_c)"
+        warnings.warn(
+            f"'{name}'^{power:g} does not decrease towards T_c at T = {T[idx[0]]:g}.."
+            f"{T[idx[-1]]:g}: the points are not in the critical regime (refine the grid near "
+            "T_c)", AccuracyWarning, stacklevel=3,
         )
+        return math.nan
     tc = -intercept / slope
     if below is not None:
         tc = min(max(tc, T[last]), T[below])
@@ -283,3 +291,94 @@ def clean_reference_tc(config):
     L = config.lattice.L
     return ReferenceTc(thermodynamic=critical_temperature(**kwargs),
                        lattice=critical_temperature(L=L, **kwargs), L=L)
+
+
+def clean_reference_gaps(config, T, *, L="lattice"):
+    r"""Gaps :math:`\Delta_\nu(T)` of the clean model, the open circles of paper Fig. 1a.
+
+    The clean model is translation invariant, so its real-space solution is the
+    uniform momentum-space one (:func:`largebdg.clean.uniform_solution`), here
+    evaluated with the configuration's model parameters.
+
+    Parameters
+    ----------
+    config : RunConfig
+    T : array_like, shape (n,)
+        Temperatures (solved in increasing order, each warm-started from the last).
+    L : int, None or "lattice", optional
+        Momentum sum over an ``L x L`` lattice, the thermodynamic limit (``None``),
+        or the configuration's lattice (default).
+
+    Returns
+    -------
+    ndarray, shape (n, 2)
+        :math:`|\Delta_1|, |\Delta_2|` (zero above :math:`T_c^{(0)}`).
+    """
+    m = config.model
+    L = config.lattice.L if L == "lattice" else L
+    T = np.asarray(T, dtype=float)
+    out = np.zeros((T.size, 2))
+    guess = None
+    for k in np.argsort(T):
+        sol = uniform_solution(T[k], t=m.t, g=m.g, g12=m.g12, filling=m.filling, L=L,
+                               guess=guess)
+        out[k] = np.abs(sol.delta)
+        guess = tuple(out[k]) if np.all(out[k] > 0) else None
+    return out
+
+
+def normal_state_stiffness(T, filling, *, t=1.0, L):
+    r"""Stiffness of a clean band in the normal state on an :math:`L \times L` lattice.
+
+    On a finite lattice the SWZ stiffness of the normal state does not vanish
+    (``CONVENTIONS.md``, "Superfluid stiffness"): it is the finite-size Drude
+    remainder
+
+    .. math::
+
+        D_s^{\rm n} = \frac{2}{L^2}\sum_{\mathbf k}\Bigl[2t\cos k_x\, f(\xi_{\mathbf k})
+        - (2t\sin k_x)^2\,\bigl(-\partial f/\partial\xi_{\mathbf k}\bigr)\Bigr],
+
+    :math:`\xi_{\mathbf k} = -2t(\cos k_x + \cos k_y) - \tilde\mu`, with
+    :math:`\tilde\mu` holding the band's filling.  It is the natural ``baseline``
+    of :func:`stiffness_critical_temperature` for the clean weak band.
+
+    Parameters
+    ----------
+    T : array_like
+        Temperatures, ``T > 0``.
+    filling : float
+        Band filling (both spins), ``0 < filling < 2``.
+    t : float, optional
+        Hopping.
+    L : int
+        Lattice size.
+
+    Returns
+    -------
+    ndarray
+        :math:`D_s^{\rm n}(T)`, the shape of `T`.
+
+    Examples
+    --------
+    >>> float(normal_state_stiffness(0.1, 0.8, L=32)) < -0.01  # sizeable at L = 32
+    True
+    >>> abs(float(normal_state_stiffness(0.1, 0.8, L=1024))) < 1e-6  # gone for large L
+    True
+    """
+    L = v.positive_int("L", L, minimum=2)
+    t = v.real("t", t, 0.0, low_open=True)
+    T = np.asarray(T, dtype=float)
+    if np.any(~np.isfinite(T)) or np.any(T <= 0):
+        raise ParameterError("'T' must be positive temperatures")
+    k = 2 * np.pi * np.arange(L) / L
+    cx, cy = np.meshgrid(np.cos(k), np.cos(k), indexing="ij")
+    sx2 = 1.0 - cx ** 2
+    out = np.empty(T.shape)
+    for idx, temp in np.ndenumerate(T):
+        xi = -2 * t * (cx + cy) - mu_for_filling(float(temp), filling, t=t, L=L)
+        x = xi / (2 * temp)
+        f = 0.5 * (1.0 - np.tanh(x))
+        minus_df = 1.0 / (4 * temp * np.cosh(x) ** 2)
+        out[idx] = 2.0 / L ** 2 * np.sum(2 * t * cx * f - 4 * t * t * sx2 * minus_df)
+    return out

@@ -143,7 +143,7 @@ def homogeneous_gap(delta2, method="percentile", *, q=5.0, bins=50):
 
 @dataclass(frozen=True)
 class GammaFit:
-    r"""Least-squares fit of paper Eq. (6), :math:`\Delta_{2i} \simeq \Delta_2^{(0)} + \gamma\Delta_{1i}`.
+    r"""Fit of paper Eq. (6), :math:`\Delta_{2i} \simeq \Delta_2^{(0)} + \gamma\Delta_{1i}`.
 
     Attributes
     ----------

@@ -1,4 +1,4 @@
-r"""Cheap large-scale *approximation* of the superfluid stiffness: a network of local bond stiffnesses.
+r"""Cheap large-scale *approximation* of the superfluid stiffness: a network of bond stiffnesses.
 
 This is not the Kubo stiffness of :mod:`largebdg.observables.stiffness`; it
 is a model built from local quantities of a converged solution, solved
@@ -184,6 +184,7 @@ def network_stiffness(L, t, bond_x, bond_y, delta, T, *, direction="x", tol=1e-1
     cols = np.concatenate([nx, sites, ny, sites])
     w = np.concatenate([gx, gx, gy, gy])
     W = sp.csr_matrix((w, (rows, cols)), shape=(N, N))
+    W.eliminate_zeros()  # a zero-conductance bond does not connect its sites
     lap = (sp.diags(np.asarray(W.sum(axis=1)).ravel()) - W).tocsr()
     # s_k = g_{k-e} - g_k (bond k-e -> k enters k, bond k -> k+e leaves it)
     s = np.zeros(N)

@@ -95,13 +95,14 @@ DISTRIBUTIONS = ("rademacher", "gaussian")
 """Random-vector distributions of :func:`stochastic_stiffness`."""
 
 _CHUNK = 32  # moments folded into the accumulators per matrix product
+_BLOCK_BYTES = 4 * 1024**2  # default block: one moment of the block within 4 MiB
 
 if HAVE_NUMBA:
     import numba
 
     @numba.njit(parallel=True, fastmath=True, cache=True)
     def _step(nbr, t, d, D, X, P, out, alpha, beta):  # pragma: no cover - compiled
-        """out <- alpha * (H X) - beta * P (H rescaled), one pass over memory."""
+        """Compute out <- alpha * (H X) - beta * P (H rescaled) in one pass over memory."""
         N = d.size
         K = X.shape[1]
         for i in numba.prange(N):
@@ -111,13 +112,14 @@ if HAVE_NUMBA:
                 p = X[i, k]
                 h = X[N + i, k]
                 hp = -t * (X[j0, k] + X[j1, k] + X[j2, k] + X[j3, k]) + di * p + Di * h
-                hh = t * (X[N + j0, k] + X[N + j1, k] + X[N + j2, k] + X[N + j3, k]) - di * h + Di * p
+                hh = (t * (X[N + j0, k] + X[N + j1, k] + X[N + j2, k] + X[N + j3, k])
+                      - di * h + Di * p)
                 out[i, k] = alpha * hp - beta * P[i, k]
                 out[N + i, k] = alpha * hh - beta * P[N + i, k]
 
 
 def _apply_step(stencil, X, P, out, alpha, beta):
-    """out <- alpha (H/a) X - beta P with the Numba kernel or the NumPy stencil."""
+    """Compute out <- alpha (H/a) X - beta P with the Numba kernel or the NumPy stencil."""
     if HAVE_NUMBA and not os.environ.get("LARGEBDG_NO_NUMBA"):
         _step(stencil.neighbours, stencil.t, stencil.onsite, stencil.delta, X, P, out, alpha,
               beta)
@@ -130,7 +132,9 @@ def _apply_step(stencil, X, P, out, alpha, beta):
 
 @functools.lru_cache(maxsize=16)
 def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=None):
-    r"""Separable Chebyshev expansion of :math:`R(E, E') = (f(E) - f(E'))/(E' - E)` on [-scale, scale].
+    r"""Separable Chebyshev expansion of the kernel :math:`R(E, E') = (f(E) - f(E'))/(E' - E)`.
+
+    On the window :math:`E, E' \in [-a, a]`, a = ``scale``.
 
     Parameters
     ----------
@@ -194,18 +198,20 @@ def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=Non
     error = float(np.abs(F - (V * lam) @ V.T).max())
     coeffs = scipy.fft.dct(V, type=2, axis=0) / M
     coeffs[0] /= 2
+    coeffs.flags.writeable = False  # cached: shared between calls
+    lam.flags.writeable = False
     return coeffs, lam, error
 
 
 def _auto_moments(T, scale, kernel_tolerance, tanh_tolerance):
-    """M for the kernel (max-norm error ``kernel_tolerance``) and tanh (``tanh_tolerance``).
+    """Moments for the kernel (max-norm error ``kernel_tolerance``) and tanh (``tanh_tolerance``).
 
     The 2D coefficients of R decay like those of tanh(E/2T) (same analytic
     strip) with a prefactor ~ 1/(1.5 T), measured at T = 0.02-0.2; the
     kernel's M uses the tanh tail criterion at ``kernel_tolerance * T``.
     """
     m_kernel = moments_for_tolerance(T, scale, kernel_tolerance * T)
-    m_tanh = moments_for_tolerance(T, scale, tanh_tolerance)
+    m_tanh = 0 if tanh_tolerance is None else moments_for_tolerance(T, scale, tanh_tolerance)
     return int(max(m_kernel, m_tanh, 16))
 
 
@@ -233,7 +239,10 @@ def spectral_scale(L, t, onsite, delta, bound_safety=0.03):
 
 
 class _Current:
-    r"""The real antisymmetric :math:`\tilde A = \mathrm{diag}(A, A)`, :math:`(A v)_i = t (v_{i-e} - v_{i+e})`."""
+    r"""The real antisymmetric :math:`\tilde A = \mathrm{diag}(A, A)`.
+
+    :math:`(A v)_i = t (v_{i-e} - v_{i+e})`, i.e. :math:`A_{i+e,i} = -A_{i,i+e} = t`.
+    """
 
     def __init__(self, L, t, direction):
         N = L * L
@@ -306,14 +315,19 @@ def _trace_samples(stencil, current, coeffs, lam, X0, *, with_tanh, memory_limit
 
 
 def _random_block(rng, N2, B, distribution):
-    if distribution == "rademacher":
-        return rng.choice(np.array([-1.0, 1.0]), size=(N2, B))
-    return rng.standard_normal((N2, B))
+    """B random columns, drawn one after the other (so blocking does not change the stream)."""
+    X = np.empty((N2, B))
+    for j in range(B):
+        if distribution == "rademacher":
+            X[:, j] = 2.0 * rng.integers(0, 2, N2) - 1.0
+        else:
+            X[:, j] = rng.standard_normal(N2)
+    return X
 
 
 def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=None,
                          tolerance=1e-4, seed=None, bond_x=None, direction="x",
-                         block_size=16, distribution="rademacher", scale=None,
+                         block_size=None, distribution="rademacher", scale=None,
                          bound_safety=0.03, memory_limit=2 * 1024**3):
     r"""Stochastic-trace estimate of the superfluid stiffness per site of one band.
 
@@ -340,8 +354,11 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
         along ``direction`` (``Result.bond_x[band]`` for "x"): the diamagnetic
         term is then taken from them, otherwise estimated stochastically.
     direction : {"x", "y"}
-    block_size : int
-        Random vectors per recursion block (each block runs on 2 x block_size columns).
+    block_size : int, optional
+        Random vectors per recursion block (each block runs on 2 x block_size
+        columns).  Default: as many as keep one moment block within 4 MiB
+        (between 1 and 16), so that the stencil's working set stays small.
+        The result does not depend on it.
     distribution : {"rademacher", "gaussian"}
     scale : float, optional
         Half-width of the Chebyshev window; default SLEPc spectral radius
@@ -394,7 +411,8 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
         num_moments = v.positive_int("num_moments", num_moments, minimum=2)
     tolerance = v.real("tolerance", tolerance, 0.0, low_open=True)
     v.choice("direction", direction, ("x", "y"))
-    block_size = v.positive_int("block_size", block_size)
+    if block_size is not None:
+        block_size = v.positive_int("block_size", block_size)
     v.choice("distribution", distribution, DISTRIBUTIONS)
     bound_safety = v.real("bound_safety", bound_safety, 0.0)
     memory_limit = v.positive_int("memory_limit", memory_limit)
@@ -409,9 +427,9 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     t_abs = max(abs(t), 1e-300)
     kernel_tol = tolerance / (2 * 4 * t_abs**2)  # |dLambda| <= 4 t^2 sup|dR|
     tanh_tol = tolerance / (2 * 2 * t_abs)  # |d<-k>| <= 2t sup|dtanh|
-    M = num_moments or _auto_moments(T, scale, kernel_tol, tanh_tol)
-    coeffs, lam, rank_error = kernel_expansion(T, scale, M, kernel_tol)
     with_tanh = bond_x is None
+    M = num_moments or _auto_moments(T, scale, kernel_tol, tanh_tol if with_tanh else None)
+    coeffs, lam, rank_error = kernel_expansion(T, scale, M, kernel_tol)
     if with_tanh:
         tanh_c = chebyshev_coefficients(lambda x: np.tanh(scale * x / (2 * T)), M)
         coeffs = np.column_stack([tanh_c, coeffs])
@@ -420,6 +438,8 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
                     neighbour_index(L, "y"), np.argsort(neighbour_index(L, "y"))], axis=1)
     stencil = BdGStencil(nbr, t, onsite, delta, scale)
     current = _Current(L, t, direction)
+    if block_size is None:
+        block_size = int(np.clip(_BLOCK_BYTES // (2 * N * 2 * 8), 1, 16))
     # shrink the block if even the smallest grouping would not fit
     per_vector = 2 * N * 2 * 8 * (min(coeffs.shape[1], 8) + _CHUNK + 4)
     B = int(max(1, min(block_size, R, memory_limit // per_vector)))
