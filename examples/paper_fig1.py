@@ -23,7 +23,7 @@ from largebdg.config import apply_overrides, load_config
 from largebdg.sweep import parse_values, sweep
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_T = "0.06,0.098,0.14,0.16,0.18,0.2,0.22"
+DEFAULT_T = "0.06,0.098,0.14,0.16,0.18,0.2,0.22,0.24,0.26"
 
 
 def make_parser(description, *, seeds="1,2", T_points=DEFAULT_T):

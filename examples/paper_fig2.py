@@ -19,9 +19,11 @@ from pathlib import Path
 from paper_fig1 import HERE, base_config, make_parser, parse_values, run_seeds, run_sweep
 
 SCENARIOS = {
-    # name: (config, panel letter, temperatures bracketing the paper's T_c = r T_c^(0))
-    "correlated": ("paper_correlated.toml", "a", "0.06,0.098,0.14,0.18,0.2,0.22,0.24"),  # 1.9
-    "stripes": ("paper_stripes.toml", "b", "0.06,0.098,0.12,0.14,0.16,0.18,0.2"),  # 1.6
+    # name: (config, panel letter, temperatures); the paper finds T_c / T_c^(0) = 1.9 (a),
+    # 1.6 (b), 2.2 (c), i.e. T_c = 0.21, 0.17, 0.24; the grids reach beyond, since our T_c
+    # come out higher (docs/reproduction.md)
+    "correlated": ("paper_correlated.toml", "a", "0.06,0.098,0.14,0.18,0.2,0.22,0.24,0.26"),
+    "stripes": ("paper_stripes.toml", "b", "0.06,0.098,0.12,0.14,0.16,0.18,0.2,0.22,0.24"),
     "chessboard": ("paper_chessboard.toml", "c", "0.06,0.098,0.14,0.18,0.22,0.24,0.26,0.28"),
 }
 

@@ -100,3 +100,28 @@ def test_probing_error_model_bounds_clean_band():
         model = probing_error(L, d, t=1.0, mu_tilde=mu, delta=delta, T=T)
         assert real <= model * (1 + 1e-9)
         assert real > 0.1 * model  # a bound, but not a vacuous one
+
+
+def test_local_dos_matches_broadened_dense(rng):
+    from largebdg.kpm.dos import local_dos, local_moments
+
+    L = 8
+    N = L * L
+    onsite, delta = rng.normal(size=N), np.full(N, 0.3)
+    H = BdGPattern(L).matrix(1.0, onsite, delta).toarray()
+    E, W = np.linalg.eigh(H)
+    scale = 1.05 * np.abs(E).max()
+    # moments are exact: mu_m = sum_n |W_in|^2 T_m(E_n / a)
+    nx, ny = neighbour_index(L, "x"), neighbour_index(L, "y")
+    nbr = np.stack([nx, np.argsort(nx), ny, np.argsort(ny)], axis=1)
+    st = recursion.BdGStencil(nbr, 1.0, onsite, delta, scale)
+    mu = local_moments(st, [0, 5], 9)
+    ref = np.cos(np.arange(9)[:, None] * np.arccos(E / scale)[None, :]) @ (W[[0, 5]] ** 2).T
+    assert np.abs(mu - ref).max() < 1e-12
+    # the damped expansion integrates to the particle weight and resolves the spectrum
+    e = np.linspace(-0.99 * scale, 0.99 * scale, 4001)
+    rho = local_dos(L, 1.0, onsite, delta, [0], e, scale=scale, num_moments=256)
+    assert np.all(rho > -1e-10)  # Jackson kernel: positive
+    assert np.trapz(rho[:, 0], e) == pytest.approx(1.0, abs=1e-2)
+    with pytest.raises(ParameterError, match="kernel"):
+        local_dos(L, 1.0, onsite, delta, [0], e, scale=scale, kernel="gauss")

@@ -57,16 +57,10 @@ def _clean_tau(L, t, mu_tilde, delta, T):
     return pp, ph
 
 
-def probing_error(L, d, *, t, mu_tilde, delta, T):
-    """Modelled largest error of the probed diagonal, anomalous and bond entries.
-
-    Sums |tau(R + s)| over the colouring's lattice vectors R != 0 (spacing d),
-    for the shifts s = 0 (diagonal, anomalous) and s = e_x (bonds), of the
-    clean band with the given parameters.
-    """
+def _lattice_error(pp, ph, d):
+    L = pp.shape[0]
     if d >= L:
         return 0.0
-    pp, ph = _clean_tau(L, t, mu_tilde, delta, T)
     q = max(L // d, 1)
     R = (np.arange(q) * L) // q
     Ry, Rx = np.meshgrid(R, R, indexing="ij")
@@ -78,9 +72,20 @@ def probing_error(L, d, *, t, mu_tilde, delta, T):
     return float(max(diag, anom, bond))
 
 
+def probing_error(L, d, *, t, mu_tilde, delta, T):
+    """Modelled largest error of the probed diagonal, anomalous and bond entries.
+
+    Sums |tau(R + s)| over the colouring's lattice vectors R != 0 (spacing d),
+    for the shifts s = 0 (diagonal, anomalous) and s = e_x (bonds), of the
+    clean band with the given parameters.
+    """
+    return _lattice_error(*_clean_tau(L, t, mu_tilde, delta, T), d)
+
+
 def choose_distance(L, tolerance, *, t, mu_tilde, delta, T, dmin=4):
     """Smallest probing distance whose modelled error (:func:`probing_error`) is <= tolerance."""
+    tau = _clean_tau(L, t, mu_tilde, delta, T)
     for d in range(dmin, L):
-        if probing_error(L, d, t=t, mu_tilde=mu_tilde, delta=delta, T=T) <= tolerance:
+        if _lattice_error(*tau, d) <= tolerance:
             return d
     return L
