@@ -55,7 +55,7 @@ def one_iteration(L, method, tolerance, strategy="probing"):
     avg = [engine.averages(b, *fields[b], T) for b in range(2)]
     dt = time.perf_counter() - t0
     return {"seconds": dt, "settings": engine.settings(),
-            "F": [a.F.tolist() for a in avg] if L <= 64 else None}
+            "F": [a.F.tolist() for a in avg] if L <= 96 else None}
 
 
 def full_solve(L, method, tolerance):
@@ -99,7 +99,27 @@ def kernel_bandwidth(L=128, K=32, steps=200):
         np.copyto(b, a)
         best = min(best, time.perf_counter() - t0)
     return {"L": L, "K": K, "step_ms": per_step * 1e3,
-            "kernel_GBs": moved / per_step / 1e9, "copy_GBs": 2 * a.nbytes / best / 1e9}
+            "kernel_GBs": moved / per_step / 1e9, "copy_GBs": 2 * a.nbytes / best / 1e9,
+            "petsc_matmat_ms": petsc_matmat_ms(L, K, st)}
+
+
+def petsc_matmat_ms(L, K, st, repeat=20):
+    """ms per PETSc AIJ MatMatMult H @ X (X dense, K columns, result reused)."""
+    from largebdg._optional import petsc
+    from largebdg.operators.petsc import PetscBdGOperator
+
+    PETSc = petsc()
+    op = PetscBdGOperator(L)
+    op.update(1.0, st.onsite, st.delta)
+    X = PETSc.Mat().createDense([2 * L * L, K], comm=PETSc.COMM_SELF)
+    X.setUp()
+    X.getDenseArray()[:] = 1.0
+    X.assemble()
+    Y = op.mat.matMult(X)
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        op.mat.matMult(X, Y)
+    return (time.perf_counter() - t0) / repeat * 1e3
 
 
 def _child(args):
@@ -129,21 +149,7 @@ def fit_exponent(Ls, seconds):
     return float(np.polyfit(np.log(np.square(Ls)), np.log(seconds), 1)[0])
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="small sizes only")
-    p.add_argument("--tolerance", type=float, default=1e-3, help="Chebyshev tolerance")
-    p.add_argument("--solve-sizes", default="32,64,128", help="sizes of full Chebyshev solves")
-    p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.child:
-        return _child(args)
-    tol = args.tolerance
-    print(f"# machine: {platform.node()} {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores; python {platform.python_version()}; "
-          f"{time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"# T = {T}, paper parameters, random disorder V = 4, N_d = 0.5; tolerance {tol}")
-
+def section_iterations(args, tol):
     dense_sizes = [16, 24, 32] if args.quick else [32, 48, 64]
     cheb_sizes = [32, 48, 64] if args.quick else [32, 48, 64, 96, 128, 192, 256]
     print("\n## one self-consistency iteration (both bands)")
@@ -175,24 +181,32 @@ def main():
         m = fit_exponent(np.array(big), [rows[("cheb", L)]["peak_rss_MB"] for L in big])
         print(f"chebyshev exponent of peak memory vs L^2 (L >= 64): {m:.2f}")
 
-    Lp = 24 if args.quick else 48
+
+def section_probing(args, tol):
+    """Probing vs exact columns at a size where the automatic distance really probes."""
+    Lp = 32 if args.quick else 96
     print(f"\n## probing vs exact columns at L = {Lp} (same tolerance {tol})")
     ex = measure("iter", Lp, "chebyshev", tol, "exact")
-    pr = rows.get(("cheb", Lp)) or measure("iter", Lp, "chebyshev", tol, "probing")
-    de = rows.get(("dense", Lp)) or measure("iter", Lp, "dense", tol, "probing")
-    for name, r in (("exact", ex), ("probing", pr)):
-        err = np.abs(np.array(r["F"]) - np.array(de["F"])).max()
-        print(f"{name:>8}: {r['seconds']:8.2f} s, max |F - F_dense| = {err:.1e}")
+    pr = measure("iter", Lp, "chebyshev", tol, "probing")
+    err = np.abs(np.array(pr["F"]) - np.array(ex["F"])).max()
+    print(f"   exact: {ex['seconds']:8.2f} s ({Lp * Lp} start vectors per band)")
+    print(f" probing: {pr['seconds']:8.2f} s, d = {pr['settings']['probing_distance']}, "
+          f"max |F_probing - F_exact| = {err:.1e} (truncation error is common to both)")
     print(f"probing speed-up over exact columns: {ex['seconds'] / pr['seconds']:.1f}x")
 
+
+def section_bandwidth(args, tol):
     print("\n## fused kernel bandwidth (L = 128, blocks of 32 vectors)")
     bw = measure("bw", 0, "-", 0, "-")
     print(f"step {bw['step_ms']:.2f} ms: {bw['kernel_GBs']:.1f} GB/s (minimum traffic) vs "
           f"STREAM-like copy {bw['copy_GBs']:.1f} GB/s = {bw['kernel_GBs'] / bw['copy_GBs']:.0%}")
+    print(f"PETSc AIJ MatMatMult H @ X (same block, product only): {bw['petsc_matmat_ms']:.2f} ms "
+          f"= {bw['petsc_matmat_ms'] / bw['step_ms']:.1f}x the fused step")
 
+
+def section_solves(args, tol):
     print("\n## full self-consistent solves (tol 1e-4 on max|dDelta|)")
-    dense_solve = [24] if args.quick else [32]
-    for L in dense_solve:
+    for L in [24] if args.quick else [32]:
         r = measure("solve", L, "dense", tol, "-")
         print(f"L = {L:4d} dense:     {r['seconds']:8.1f} s, {r['iterations']} iterations, "
               f"converged {r['converged']}, peak {r['peak_rss_MB']:.0f} MB")
@@ -202,6 +216,30 @@ def main():
         print(f"L = {L:4d} chebyshev: {r['seconds']:8.1f} s, {r['iterations']} iterations, "
               f"converged {r['converged']}, peak {r['peak_rss_MB']:.0f} MB, "
               f"M = {r['settings']['num_moments']}, d = {r['settings']['probing_distance']}")
+
+
+SECTIONS = {"iterations": section_iterations, "probing": section_probing,
+            "bandwidth": section_bandwidth, "solves": section_solves}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small sizes only")
+    p.add_argument("--tolerance", type=float, default=1e-3, help="Chebyshev tolerance")
+    p.add_argument("--solve-sizes", default="32,64,128,256", help="sizes of full Chebyshev solves")
+    p.add_argument("--sections", default=",".join(SECTIONS),
+                   help=f"comma-separated subset of {', '.join(SECTIONS)}")
+    p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        return _child(args)
+    print(f"# machine: {platform.node()} {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores; python {platform.python_version()}; "
+          f"{time.strftime('%Y-%m-%d %H:%M')}; load average {os.getloadavg()[0]:.1f}")
+    print(f"# T = {T}, paper parameters, random disorder V = 4, N_d = 0.5; "
+          f"tolerance {args.tolerance}")
+    for name in args.sections.split(","):
+        SECTIONS[name](args, args.tolerance)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ fewer iterations but the sweep is still hours of CPU time, so use a machine with
 (or MPI, see docs/sweeps.md) and rerun the same command to continue after an interruption.
 
     python examples/paper_128.py --out runs/fig1_128
-    python examples/paper_128.py --out runs/fig1_128 --seeds 1,2 --T-points 0.06:0.22:0.04
+    python examples/paper_128.py --out runs/fig1_128 --seeds 1,2 --T-points 0.06:0.26:0.04
 """
 
 import sys
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from paper_fig1 import HERE, base_config, make_parser, run_seeds
 
-DEFAULT_T = "0.06,0.098,0.14,0.18,0.2,0.22"
+DEFAULT_T = "0.06,0.098,0.14,0.18,0.22,0.26"
 
 
 def main(argv=None):

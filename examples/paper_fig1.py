@@ -6,7 +6,7 @@ and the critical temperatures into OUT/tc.json.  Rerunning the same command skip
 already solved, so it can be interrupted and restarted at will (or rerun to redraw).
 
     python examples/paper_fig1.py --out runs/fig1                  # L = 32, seeds 1 and 2
-    python examples/paper_fig1.py --out runs/fig1 --seeds 1,2,3 --T-points 0.06:0.22:0.02
+    python examples/paper_fig1.py --out runs/fig1 --seeds 1,2,3 --T-points 0.06:0.28:0.02
 
 The clean reference (open circles of Fig. 1a) is the momentum-space solution of the same
 finite lattice (largebdg.clean), which is what a real-space sweep of the clean lattice

@@ -16,6 +16,7 @@ Usage::
 
     python examples/stiffness_vs_T.py --out runs/stiffness --L 32
     python examples/stiffness_vs_T.py --out /tmp/s --L 8 --T 0.05 0.1 0.2   # quick look
+    python examples/stiffness_vs_T.py --out runs/stiffness --L 32 --plot-only  # what exists
 
 Keep in mind that on a finite lattice the normal state has a nonzero
 "stiffness", a finite-size Drude remainder (CONVENTIONS.md: 0.020 at L = 32,
@@ -61,6 +62,8 @@ def sweep(case, args):
         path = args.out / f"{case}_L{args.L}_T{T:.4f}.h5"
         if path.exists():
             result = load_result(path)
+        elif args.plot_only:
+            continue
         else:
             t0 = time.perf_counter()
             result = run(config(args.L, T, seed=args.seed, tol=args.tol, max_iter=args.max_iter,
@@ -78,17 +81,22 @@ def sweep(case, args):
         print(f"{case:9s} T = {T:.4f}: mean|Delta| = {gap[0]:.4f} {gap[1]:.4f}, "
               f"D_s = {ds[0]:+.4f} {ds[1]:+.4f}", flush=True)
         previous = result
-    return np.array(rows)
+    return np.array(rows).reshape(-1, 5)
 
 
-def normal_remainder(L, T, mu_tilde):
-    """Clean normal-state finite-size stiffness (2/L^2) sum_k [...] (CONVENTIONS.md)."""
+def clean_bcs(L, T, mu_tilde, gap):
+    """Stiffness of a clean band with a uniform gap on an L x L lattice (t = 1), per site.
+
+    (1/N) sum_k 2 cos kx [1 - (xi/E) tanh(E/2T)] - (1/N) sum_k (2 sin kx)^2 2 (-f'(E));
+    gap = 0 is the normal-state finite-size remainder of CONVENTIONS.md.
+    """
     k = 2 * np.pi * np.arange(L) / L
     kx, ky = np.meshgrid(k, k)
     xi = -2 * (np.cos(kx) + np.cos(ky)) - mu_tilde
-    f = 0.5 * (1 - np.tanh(xi / (2 * T)))
-    mdf = 1 / (4 * T * np.cosh(xi / (2 * T)) ** 2)
-    return 2 / L**2 * np.sum(2 * np.cos(kx) * f - (2 * np.sin(kx)) ** 2 * mdf)
+    E = np.hypot(xi, gap)
+    kinetic = np.sum(2 * np.cos(kx) * (1 - xi / E * np.tanh(E / (2 * T)))) / L**2
+    mdf = 1 / (4 * T * np.cosh(E / (2 * T)) ** 2)
+    return kinetic - np.sum((2 * np.sin(kx)) ** 2 * 2 * mdf) / L**2
 
 
 def plot(tables, args):
@@ -97,31 +105,43 @@ def plot(tables, args):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(13, 4.0))
     style = {"coupled": ("o", "-", "disordered, $g_{12}=0.25$"),
              "uncoupled": ("s", "--", "disordered, $g_{12}=0$"),
              "clean": ("^", ":", "clean, $g_{12}=0.25$")}
+    hot = 0.1  # the zoom panel: T >= 0.1, around and above T_c^(0)
     for case, rows in tables.items():
         marker, line, label = style[case]
         T = rows[:, 0]
         ax0.plot(T, rows[:, 1], marker=marker, ls=line, color="tab:red", label=f"band 1, {label}")
         ax0.plot(T, rows[:, 2], marker=marker, ls=line, color="tab:blue", mfc="none",
                  label=f"band 2, {label}")
-        ax1.plot(T, rows[:, 4], marker=marker, ls=line, color="tab:blue",
-                 label=f"$D_{{s,2}}$, {label}")
-        ax1.plot(T, rows[:, 3], marker=marker, ls=line, color="tab:red", mfc="none",
-                 label=f"$D_{{s,1}}$, {label}")
-    Tg = np.linspace(min(args.T), max(args.T), 60)
-    # the clean band 2 in its normal state (filling 0.8, infinite-lattice mu): finite-size remainder
-    ax1.plot(Tg, [normal_remainder(args.L, T, mu_for_filling(T, 0.8)) for T in Tg], color="grey",
-             lw=0.8, label=f"normal clean band 2 (finite-size remainder), L = {args.L}")
-    for ax in (ax0, ax1):
+        for ax, keep in ((ax1, T > -1), (ax2, T >= hot)):
+            ax.plot(T[keep], rows[keep, 4], marker=marker, ls=line, color="tab:blue",
+                    label=f"$D_{{s,2}}$, {label}")
+            ax.plot(T[keep], rows[keep, 3], marker=marker, ls=line, color="tab:red", mfc="none",
+                    label=f"$D_{{s,1}}$, {label}")
+    for ax, lo in ((ax1, min(args.T)), (ax2, hot)):
+        Tg = np.linspace(lo, max(args.T), 60)
+        # clean band 2 in its normal state (filling 0.8): the finite-size remainder of this lattice
+        ax.plot(Tg, [clean_bcs(args.L, T, mu_for_filling(T, 0.8), 0.0) for T in Tg], color="grey",
+                lw=0.8, label=f"normal clean band 2 (finite-size remainder), L = {args.L}")
+        if "coupled" in tables and len(tables["coupled"]):
+            rows = tables["coupled"][tables["coupled"][:, 0] >= lo]
+            # reference, not data: a clean band 2 with the sample-mean gap, this L and L -> inf
+            for size, ls in ((args.L, "-"), (512, "--")):
+                ref = [clean_bcs(size, T, mu_for_filling(T, 0.8), g) for T, g in rows[:, [0, 2]]]
+                ax.plot(rows[:, 0], ref, color="tab:green", lw=0.8, ls=ls,
+                        label=f"clean BCS band 2 at mean $|\\Delta_2|$, L = {size}")
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_ylabel(r"$D_s$ (per site, exact)")
+    ax2.set_title(f"zoom: T >= {hot}", fontsize=8)
+    for ax in (ax0, ax1, ax2):
         ax.axvline(0.109, color="k", lw=0.6, ls="--")
         ax.set_xlabel("$T$")
-        ax.legend(fontsize=6)
+    ax0.legend(fontsize=6)
+    ax1.legend(fontsize=6, loc="upper right")
     ax0.set_ylabel(r"$\overline{|\Delta_\nu|}$")
-    ax1.set_ylabel(r"$D_s$ (per site, exact)")
-    ax1.axhline(0, color="k", lw=0.5)
     fig.suptitle(f"Random disorder V = 4, N_d = 0.5 in band 1, L = {args.L} "
                  "(dashed line: $T_c^{(0)} = 0.109$)", fontsize=9)
     fig.tight_layout()
@@ -139,6 +159,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1, help="disorder seed")
     p.add_argument("--tol", type=float, default=1e-5, help="self-consistency tolerance")
     p.add_argument("--max-iter", type=int, default=200, help="self-consistency iterations")
+    p.add_argument("--plot-only", action="store_true",
+                   help="solve nothing: tabulate and plot the T points whose files exist")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tables = {case: sweep(case, args) for case in args.cases}

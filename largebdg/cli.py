@@ -170,6 +170,8 @@ def _solve(args):
         elif not issubclass(w.category, ConvergenceWarning):  # reported below from the result
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if _rank() == 0:
+        if args.stiffness:
+            _attach_stiffness(args, result)
         save_result(result, out, force=args.force)
         if png is not None:
             _write_figure("summary", result, None, png)
@@ -184,6 +186,19 @@ def _solve(args):
               f"(max|dDelta| = {last:.2e}, tol = {s.tol:.1e}), wall time {result.wall_time:.2f} s; "
               f"result saved to {out} with converged = False", file=sys.stderr, flush=True)
     return EXIT_NOT_CONVERGED
+
+
+def _attach_stiffness(args, result):
+    """Compute D_s of both bands into ``result`` (``--stiffness`` of solve)."""
+    from .observables.stiffness import EXACT_MAX_L, compute_stiffness
+
+    method = args.stiffness
+    if method == "auto":
+        method = "exact" if result.L <= EXACT_MAX_L else "stochastic"
+    ds, err, settings = compute_stiffness(result, method=method)
+    result.stiffness, result.stiffness_stderr, result.stiffness_settings = ds, err, settings
+    _say(args, f"{PROG}: stiffness ({method}) D_s = "
+               + ", ".join(f"{d:.5g} +- {e:.1g}" for d, e in zip(ds, err)))
 
 
 CONFIG_ARGUMENT = arg("config", metavar="CONFIG.toml",
@@ -213,6 +228,9 @@ SOLVE = Command(
             help="solver engine, shorthand for --set solver.method=METHOD"),
         QUIET_ARGUMENT,
         arg("--plot", metavar="PNG", help="also write the summary figure to this PNG file"),
+        arg("--stiffness", choices=("auto", "exact", "stochastic"),
+            help="also compute the superfluid stiffness of both bands at the end and store it "
+                 "(as 'largebdg stiffness' with default settings; auto = exact up to L = 48)"),
     ),
 )
 

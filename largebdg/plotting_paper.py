@@ -36,7 +36,7 @@ from .observables.critical import (
     normal_state_stiffness,
     stiffness_critical_temperature,
 )
-from .observables.homogeneous import eq26_estimate, homogeneous_gap
+from .observables.homogeneous import eq7_fit, eq26_estimate, gamma_fit, homogeneous_gap
 from .plotting import BAND_COLORS
 from .sweep import load_sweep
 
@@ -110,7 +110,7 @@ def plot_mean_gaps(T, mean_gap, *, clean=None, tc0=None, xlabel="T", ax=None):
     return fig
 
 
-def plot_homogeneous(T, delta0, *, estimate=None, tc0=None, ax=None):
+def plot_homogeneous(T, delta0, *, estimate=None, fitted=None, tc0=None, ax=None):
     r"""Homogeneous weak-band gap :math:`\Delta_2^{(0)}(T)` and its estimate (paper Fig. 1f).
 
     Parameters
@@ -121,6 +121,9 @@ def plot_homogeneous(T, delta0, *, estimate=None, tc0=None, ax=None):
         :func:`~largebdg.observables.homogeneous.homogeneous_gap`.
     estimate : array_like, optional
         Eq. (26) values, same shape as `delta0`, drawn as a dashed line (seed mean).
+    fitted : array_like, shape (n,), optional
+        Eq. (7) with fitted constants (:func:`~largebdg.observables.homogeneous.eq7_fit`),
+        drawn dotted.
     tc0 : float, optional
         Plot against :math:`T/T_c^{(0)}`.
     ax : matplotlib Axes, optional
@@ -139,6 +142,8 @@ def plot_homogeneous(T, delta0, *, estimate=None, tc0=None, ax=None):
     if estimate is not None:
         est = _spread(np.asarray(estimate, dtype=float).reshape(-1, T.size))[0]
         ax.plot(T / scale, est, "--", color="tab:orange", label="Eq. (26)")
+    if fitted is not None:
+        ax.plot(T / scale, fitted, ":", color="tab:gray", label=r"Eq. (7), fitted $c_1, c_2$")
     ax.set_xlabel(r"$T / T_c^{(0)}$" if tc0 else "T")
     ax.set_ylabel(r"$\Delta_2^{(0)}$")
     ax.legend(fontsize="small")
@@ -335,7 +340,15 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
 
     d0 = np.array([t["delta0"] for t in tables])
     est = np.array([t["eq26"] for t in tables])
-    written.append(_save(plot_homogeneous(T, d0, estimate=est, tc0=tc0),
+    d1 = _spread(gaps[:, :, 0])[0]
+    ordered = d1 > 1e-2 * d1.max()  # fit Eq. (7) only where the condensate exists
+    m = config.model
+    try:
+        fit7 = eq7_fit(T[ordered], _spread(d0)[0][ordered], d1[ordered], g=m.g, g12=m.g12)
+        fitted = fit7.delta0(T, d1)
+    except ParameterError:  # fewer than two such points
+        fitted = None
+    written.append(_save(plot_homogeneous(T, d0, estimate=est, fitted=fitted, tc0=tc0),
                          figdir / f"{prefix}_f_delta0.png"))
 
     Ds = np.array([t["stiffness"][:, 1] for t in tables])
@@ -347,7 +360,17 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
         written.append(_save(fig, figdir / f"{prefix}_g_stiff.png"))
 
     if tc_file is not None:
-        per = {str(d): critical_temperatures(t, ref) for d, t in zip(dirs, tables, strict=True)}
+        per = {}
+        for d, t in zip(dirs, tables, strict=True):
+            per[str(d)] = critical_temperatures(t, ref)
+            result = load_result(t["data"].files[k])
+            fit = gamma_fit(result.delta[0], result.delta[1])
+            per[str(d)]["at_map_T"] = {
+                "mean_abs_gap": result.mean_abs_gap.tolist(),
+                "max_abs_gap": np.abs(result.delta).max(axis=(1, 2)).tolist(),
+                "delta0": float(t["delta0"][k]), "eq26": float(t["eq26"][k]),
+                "gamma_fit": {"delta0": fit.delta0, "gamma": fit.gamma, "r2": fit.r2},
+            }
         ratios = np.array([p["ratio"] for p in per.values()])
         doc = {
             "Tc0_thermodynamic": ref.thermodynamic, "Tc0_lattice": ref.lattice, "L": ref.L,
@@ -355,8 +378,6 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
             "ratio_mean": float(np.mean(ratios)),
             "ratio_std": float(np.std(ratios, ddof=1)) if ratios.size > 1 else 0.0,
             "map_T": float(T[k]),
-            "max_abs_gap_at_map_T": [float(x) for x in
-                                     np.mean([t["max_abs_gap"][k] for t in tables], axis=0)],
             "all_converged": bool(all(t["converged"].all() for t in tables)),
         }
         Path(tc_file).write_text(json.dumps(doc, indent=1) + "\n")

@@ -255,3 +255,11 @@ def test_panel_functions_return_figures():
     assert plotting_paper.plot_mean_gaps(T, gaps, ax=ax, xlabel="g12") is fig
     assert ax.get_xlabel() == "g12"
     plt.close("all")
+
+
+def test_gap_floor_rejects_numerical_noise():
+    T = np.array([0.06, 0.1, 0.14])
+    noise = np.array([2e-5, 1e-5, 5e-6])  # a sample without condensate
+    assert math.isnan(gap_critical_temperature(T, noise))
+    with pytest.warns(AccuracyWarning, match="extend the sweep"):
+        assert gap_critical_temperature(T, noise, floor=0.0) > 0.14  # noise taken seriously

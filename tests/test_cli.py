@@ -237,3 +237,16 @@ def test_stored_toml_reproduces_the_run(solved, tmp_path):
     first, second = load_result(solved), load_result(again)
     assert second.config == first.config
     np.testing.assert_allclose(second.delta, first.delta, rtol=0, atol=1e-12)
+
+
+def test_solve_with_stiffness(tmp_path):
+    from largebdg.cli import main
+    from largebdg.io import load_result
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[lattice]\nL = 6\n[solver]\nT = 0.05\ntol = 1e-6\n')
+    out = tmp_path / "r.h5"
+    assert main(["solve", str(cfg), "--out", str(out), "--quiet", "--stiffness", "exact"]) == 0
+    res = load_result(out)
+    assert res.stiffness.shape == (2,) and np.all(res.stiffness_stderr == 0)
+    assert np.all(res.stiffness > 0)
