@@ -18,7 +18,8 @@ import os
 
 import numpy as np
 
-__all__ = ["BdGStencil", "chebyshev_series_reference", "chebyshev_series_stencil", "HAVE_NUMBA"]
+__all__ = ["BdGStencil", "chebyshev_series_reference", "chebyshev_series_stencil", "apply_step",
+           "HAVE_NUMBA"]
 
 try:
     if os.environ.get("LARGEBDG_NO_NUMBA"):
@@ -81,8 +82,11 @@ def chebyshev_series_reference(A, coeffs, X0):
 if HAVE_NUMBA:
 
     @numba.njit(parallel=True, fastmath=True, cache=True)
-    def _step(nbr, t, d, D, X, Z, alpha):  # pragma: no cover - compiled
-        """Z <- alpha * (H X) - Z in one pass over memory (H rescaled, matrix-free)."""
+    def _step(nbr, t, d, D, X, P, out, alpha, beta):  # pragma: no cover - compiled
+        """out <- alpha * (H X) - beta * P in one pass over memory (H rescaled, matrix-free).
+
+        ``out`` may be ``P`` (each entry is read before it is written).
+        """
         N = d.size
         K = X.shape[1]
         for i in numba.prange(N):
@@ -93,8 +97,8 @@ if HAVE_NUMBA:
                 h = X[N + i, k]
                 hp = -t * (X[j0, k] + X[j1, k] + X[j2, k] + X[j3, k]) + di * p + Di * h
                 hh = t * (X[N + j0, k] + X[N + j1, k] + X[N + j2, k] + X[N + j3, k]) - di * h + Di * p
-                Z[i, k] = alpha * hp - Z[i, k]
-                Z[N + i, k] = alpha * hh - Z[N + i, k]
+                out[i, k] = alpha * hp - beta * P[i, k]
+                out[N + i, k] = alpha * hh - beta * P[N + i, k]
 
     @numba.njit(parallel=True, fastmath=True, cache=True)
     def _gather_add(G, Z, rows, cols, c):  # pragma: no cover - compiled
@@ -133,14 +137,23 @@ def chebyshev_series_stencil(stencil, coeffs, X0, rows=None, cols=None):
         return G
     nbr, t, d, D = stencil.neighbours, stencil.t, stencil.onsite, stencil.delta
     cur = np.zeros_like(prev)
-    _step(nbr, t, d, D, prev, cur, 1.0)  # X_1 = H X_0 (Z = 0)
+    _step(nbr, t, d, D, prev, cur, cur, 1.0, 0.0)  # X_1 = H X_0
     _gather_add(G, cur, rows, cols, coeffs[1])
     for c in coeffs[2:]:
         # X_{m+1} = 2 H X_m - X_{m-1} overwrites X_{m-1}; then the names swap
-        _step(nbr, t, d, D, cur, prev, 2.0)
+        _step(nbr, t, d, D, cur, prev, prev, 2.0, 1.0)
         prev, cur = cur, prev
         _gather_add(G, cur, rows, cols, c)
     return G
+
+
+def apply_step(stencil, X, P, out, alpha, beta):
+    """out <- alpha (H/a) X - beta P with the Numba kernel or the NumPy stencil (out may be P)."""
+    if HAVE_NUMBA:
+        _step(stencil.neighbours, stencil.t, stencil.onsite, stencil.delta, X, P, out, alpha,
+              beta)
+    else:
+        out[...] = alpha * stencil.matmat(X) - beta * P
 
 
 class _MatmatAdapter:

@@ -73,7 +73,6 @@ parts of one vector are correlated and enter together).
 """
 
 import functools
-import os
 import time
 
 import numpy as np
@@ -84,7 +83,7 @@ from .. import _validate as v
 from .._optional import HAVE_PETSC
 from ..errors import ParameterError
 from ..kpm.coefficients import chebyshev_coefficients, moments_for_tolerance
-from ..kpm.recursion import HAVE_NUMBA, BdGStencil
+from ..kpm.recursion import BdGStencil, apply_step
 from ..lattice import neighbour_index
 from ..model import BdGPattern
 from .stiffness import _fermi_ratio, _site_array, kinetic_energy_x
@@ -96,36 +95,6 @@ DISTRIBUTIONS = ("rademacher", "gaussian")
 
 _CHUNK = 32  # moments folded into the accumulators per matrix product
 _BLOCK_BYTES = 4 * 1024**2  # default block: one moment of the block within 4 MiB
-
-if HAVE_NUMBA:
-    import numba
-
-    @numba.njit(parallel=True, fastmath=True, cache=True)
-    def _step(nbr, t, d, D, X, P, out, alpha, beta):  # pragma: no cover - compiled
-        """Compute out <- alpha * (H X) - beta * P (H rescaled) in one pass over memory."""
-        N = d.size
-        K = X.shape[1]
-        for i in numba.prange(N):
-            j0, j1, j2, j3 = nbr[i, 0], nbr[i, 1], nbr[i, 2], nbr[i, 3]
-            di, Di = d[i], D[i]
-            for k in range(K):
-                p = X[i, k]
-                h = X[N + i, k]
-                hp = -t * (X[j0, k] + X[j1, k] + X[j2, k] + X[j3, k]) + di * p + Di * h
-                hh = (t * (X[N + j0, k] + X[N + j1, k] + X[N + j2, k] + X[N + j3, k])
-                      - di * h + Di * p)
-                out[i, k] = alpha * hp - beta * P[i, k]
-                out[N + i, k] = alpha * hh - beta * P[N + i, k]
-
-
-def _apply_step(stencil, X, P, out, alpha, beta):
-    """Compute out <- alpha (H/a) X - beta P with the Numba kernel or the NumPy stencil."""
-    if HAVE_NUMBA and not os.environ.get("LARGEBDG_NO_NUMBA"):
-        _step(stencil.neighbours, stencil.t, stencil.onsite, stencil.delta, X, P, out, alpha,
-              beta)
-    else:
-        out[...] = alpha * stencil.matmat(X) - beta * P
-
 
 # ------------------------------------------------------------------ kernel
 
@@ -295,9 +264,9 @@ def _trace_samples(stencil, current, coeffs, lam, X0, *, with_tanh, memory_limit
                 if a == 0:
                     buf[jj] = X
                 elif a == 1:
-                    _apply_step(stencil, X, X, buf[jj], 1.0, 0.0)
+                    apply_step(stencil, X, X, buf[jj], 1.0, 0.0)
                 else:
-                    _apply_step(stencil, newer, older, buf[jj], 2.0, 1.0)
+                    apply_step(stencil, newer, older, buf[jj], 2.0, 1.0)
                 older, newer = newer, buf[jj]
             acc += coeffs[m0: m0 + n, cols].T @ buf[:n].reshape(n, -1)
             older = None if older is None else older.copy()
