@@ -18,7 +18,7 @@ Adding a subcommand takes one function ``f(args) -> int`` and one entry in
     COMMANDS["sweep"] = Command(
         help="solve a temperature sweep",
         run=_sweep,
-        arguments=(CONFIG_ARGUMENT, arg("--T", type=float, nargs="+", help="...")),
+        arguments=(CONFIG_ARGUMENT, arg("--T", metavar="GRID", help="...")),
     )
 
 Under MPI (mpi4py available and more than one rank) only rank 0 prints and
