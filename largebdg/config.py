@@ -180,8 +180,8 @@ class ChebyshevConfig:
     number of moments and the probing distance are derived from it unless
     given (``num_moments``, ``probing_distance``; 0 means automatic).
     ``strategy`` is ``"probing"`` or ``"exact"`` (one unit vector per site),
-    ``kernel_backend`` ``"numba"`` (fused stencil), ``"numpy"`` (reference)
-    or ``"petsc"`` (PETSc MatMatMult, rows distributed over MPI ranks).
+    ``kernel_backend`` ``"numba"`` (fused stencil) or ``"numpy"`` (the SciPy
+    CSR reference recursion); under MPI both split the start vectors over ranks.
     """
 
     tolerance: float = 1e-3
@@ -200,7 +200,7 @@ class ChebyshevConfig:
         v.positive_int("chebyshev.probing_distance", self.probing_distance, minimum=0)
         v.choice("chebyshev.strategy", self.strategy, ("probing", "exact"))
         v.positive_int("chebyshev.block_size", self.block_size)
-        v.choice("chebyshev.kernel_backend", self.kernel_backend, ("numba", "numpy", "petsc"))
+        v.choice("chebyshev.kernel_backend", self.kernel_backend, ("numba", "numpy"))
         object.__setattr__(
             self, "bound_safety", v.real("chebyshev.bound_safety", self.bound_safety, 0.0, 0.5)
         )

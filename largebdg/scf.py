@@ -71,7 +71,7 @@ class SCFOutcome:
     history: dict = field(default_factory=dict)
 
 
-def _compressibility(T, filling, t, mu_tilde):
+def _compressibility(T, t, mu_tilde):
     """dn/dmu of the clean normal band, the Newton slope of the mu update."""
     Teff = max(T, 0.02)
     h = 1e-3
@@ -86,7 +86,7 @@ def initial_state(model, T):
     start on the trivial Delta = 0 fixed point.
     """
     clean = uniform_solution(
-        min(T, 0.01) if T > 0 else 0.01, t=model.t, g=model.g, g12=model.g12,
+        0.01, t=model.t, g=model.g, g12=model.g12,
         filling=model.filling,
     )
     N = model.n_sites
@@ -148,7 +148,7 @@ def solve(model, engine, T, *, tol=1e-5, tol_density=1e-4, tol_filling=1e-5, max
     state = initial if initial is not None else initial_state(model, T)
     fill = np.asarray(model.filling, dtype=float)
     mu_clean = [mu_for_filling(max(T, 0.01), fill[b], t=model.t[b]) for b in range(2)]
-    kappa = np.array([_compressibility(T, fill[b], model.t[b], mu_clean[b]) for b in range(2)])
+    kappa = np.array([_compressibility(T, model.t[b], mu_clean[b]) for b in range(2)])
     newton = 1.0 / kappa + np.asarray(model.g) / 2
     mu_weight = np.sqrt(N)
     mixer = MIXERS[mixing](beta=mixing_beta, history=history)
