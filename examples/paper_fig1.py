@@ -7,6 +7,7 @@ already solved, so it can be interrupted and restarted at will (or rerun to redr
 
     python examples/paper_fig1.py --out runs/fig1                  # L = 32, seeds 1 and 2
     python examples/paper_fig1.py --out runs/fig1 --seeds 1,2,3 --T-points 0.06:0.28:0.02
+    python examples/paper_fig1.py --out runs/fig1_common_mu --common-mu
 
 The clean reference (open circles of Fig. 1a) is the momentum-space solution of the same
 finite lattice (largebdg.clean), which is what a real-space sweep of the clean lattice
@@ -36,6 +37,9 @@ def make_parser(description, *, seeds="1,2", T_points=DEFAULT_T):
                         help="temperatures, START:STOP:STEP or a list (default: %(default)s)")
     parser.add_argument("--seeds", default=seeds,
                         help="disorder seeds, a list or range (default: %(default)s)")
+    parser.add_argument("--common-mu", action="store_true",
+                        help="one chemical potential with the clean-limit band offsets "
+                             "(model.common_mu, paper Eq. 12) instead of per-band fillings")
     parser.add_argument("--out", required=True, help="output directory (created if missing)")
     parser.add_argument("--no-figures", action="store_true", help="only run the sweeps")
     parser.add_argument("--quiet", action="store_true", help="no per-point progress")
@@ -43,8 +47,8 @@ def make_parser(description, *, seeds="1,2", T_points=DEFAULT_T):
 
 
 def base_config(args, path):
-    """The configuration file with the --L and --method overrides."""
-    overrides = []
+    """The configuration file with the --L, --method and --common-mu overrides."""
+    overrides = ["model.common_mu=true"] if args.common_mu else []
     if args.L is not None:
         overrides.append(f"lattice.L={args.L}")
     if args.method is not None:

@@ -298,6 +298,12 @@ def _check_hopping(name, value):
 # --------------------------------------------------------------------------- single band
 
 
+def _checked_band_sums(T, mu_tilde, t, delta, L):
+    """:func:`_band_sums` after validating the public arguments."""
+    return _band_sums(_check_T(T), _validate.real("mu_tilde", mu_tilde), _validate.real("delta", delta) ** 2,
+                      _check_hopping("t", t), _check_L(L))
+
+
 def pair_susceptibility(T, mu_tilde, *, t=1.0, delta=0.0, L=None):
     r"""Pair susceptibility (per site) of one clean band, the sum in paper Eq. (26).
 
@@ -336,12 +342,7 @@ def pair_susceptibility(T, mu_tilde, *, t=1.0, delta=0.0, L=None):
     >>> abs(pair_susceptibility(0.1, -1.0) - pair_susceptibility(0.1, -1.0, L=512)) < 1e-10
     True
     """
-    T = _check_T(T)
-    mu_tilde = _validate.real("mu_tilde", mu_tilde)
-    t = _check_hopping("t", t)
-    delta = _validate.real("delta", delta)
-    L = _check_L(L)
-    return _band_sums(T, mu_tilde, delta * delta, t, L)[0]
+    return _checked_band_sums(T, mu_tilde, t, delta, L)[0]
 
 
 def band_density(T, mu_tilde, *, t=1.0, delta=0.0, L=None):
@@ -365,12 +366,7 @@ def band_density(T, mu_tilde, *, t=1.0, delta=0.0, L=None):
     >>> round(band_density(0.05, 0.0), 10)  # half filling by particle-hole symmetry
     1.0
     """
-    T = _check_T(T)
-    mu_tilde = _validate.real("mu_tilde", mu_tilde)
-    t = _check_hopping("t", t)
-    delta = _validate.real("delta", delta)
-    L = _check_L(L)
-    return _band_sums(T, mu_tilde, delta * delta, t, L)[1]
+    return _checked_band_sums(T, mu_tilde, t, delta, L)[1]
 
 
 def mu_for_filling(T, filling, *, t=1.0, delta=0.0, L=None):

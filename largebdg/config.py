@@ -80,7 +80,10 @@ class ModelConfig:
     """Two-band attractive-Hubbard parameters (paper Eqs. 2-4), defaults are the paper's values.
 
     ``common_mu = true`` replaces the per-band chemical potentials by one
-    chemical potential holding the total filling ``sum(filling)``.
+    chemical potential holding the total filling ``sum(filling)``, with the
+    band offsets of the clean system, so that ``filling`` are the band
+    fillings of the clean limit and disorder moves electrons between the
+    bands (paper Eq. 12 and Methods).
     """
 
     t: tuple = (1.0, 1.0)

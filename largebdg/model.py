@@ -49,7 +49,8 @@ class TwoBandModel:
     potential : ndarray, shape (2, L, L)
         Disorder potential V_nu i of each band, indexed ``[band, y, x]``.
     common_mu : bool
-        One chemical potential for both bands holding ``sum(filling)``.
+        One chemical potential for both bands holding ``sum(filling)``, with the
+        clean-limit band offsets (:func:`largebdg.scf.clean_chemical_potentials`).
     """
 
     L: int

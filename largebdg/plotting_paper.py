@@ -31,6 +31,7 @@ from .errors import ParameterError
 from .io import load_result
 from .observables.critical import (
     clean_reference_gaps,
+    clean_reference_stiffness,
     clean_reference_tc,
     gap_critical_temperature,
     normal_state_stiffness,
@@ -290,9 +291,10 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
     prefix : str, optional
         File name prefix, e.g. ``"fig1"`` gives ``fig1_a_gaps.png`` etc.
     clean_dir : str or os.PathLike, optional
-        Real-space sweep of the clean lattice; otherwise the clean curve is the
+        Real-space sweep of the clean lattice; otherwise the clean curves are the
         momentum-space solution of the same lattice
-        (:func:`~largebdg.observables.critical.clean_reference_gaps`).
+        (:func:`~largebdg.observables.critical.clean_reference_gaps` and
+        :func:`~largebdg.observables.critical.clean_reference_stiffness`).
     tc_file : str or os.PathLike, optional
         JSON file receiving the critical temperatures (per seed, mean and
         standard deviation, the reference :math:`T_c^{(0)}`).
@@ -353,7 +355,10 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
 
     Ds = np.array([t["stiffness"][:, 1] for t in tables])
     if np.any(np.isfinite(Ds)):
-        clean_ds = None if ct is None else (ct["T"], ct["stiffness"][:, 1])
+        if ct is None:
+            clean_ds = (Tfine, clean_reference_stiffness(config, Tfine)[:, 1])
+        else:
+            clean_ds = (ct["T"], ct["stiffness"][:, 1])
         m2 = _spread(np.array([t["mean_abs_gap"][:, 1] for t in tables]))[0]
         fig = plot_stiffness(T, np.nanmean(Ds, axis=0), _spread(d0)[0], m2, clean=clean_ds,
                              tc0=tc0)

@@ -10,7 +10,12 @@ to its output :math:`G(x)`:
 4. each band's chemical potential moves towards its filling,
    :math:`\mu \to \mu + (n_\nu - \bar n_\nu)(1/\kappa_\nu + g_\nu / 2)`, a Newton
    step with the compressibility :math:`\kappa_\nu` of the clean band and the
-   Hartree feedback (or one common :math:`\mu` holding the total filling).
+   Hartree feedback.  With ``common_mu`` the bands instead share one
+   chemical potential, :math:`\mu_\nu = \mu + \delta_\nu`, whose band
+   offsets :math:`\delta_\nu` are those of the clean system at the same
+   temperature (:func:`clean_chemical_potentials`), and the single shift
+   holds the total filling :math:`n_1 + n_2` (paper Eq. 12): disorder then
+   moves electrons between the bands.
 
 A mixer (:mod:`largebdg.mixing`) proposes the next input.  The loop stops
 when max|delta Delta| <= ``tol``, max|delta n| <= ``tol_density`` and every
@@ -30,7 +35,7 @@ from .clean import band_density, mu_for_filling, uniform_solution
 from .errors import ConvergenceWarning
 from .mixing import MIXERS
 
-__all__ = ["SCFState", "SCFOutcome", "initial_state", "solve"]
+__all__ = ["SCFState", "SCFOutcome", "clean_chemical_potentials", "initial_state", "solve"]
 
 
 @dataclass
@@ -78,26 +83,39 @@ def _compressibility(T, t, mu_tilde):
     return (band_density(Teff, mu_tilde + h, t=t) - band_density(Teff, mu_tilde - h, t=t)) / (2 * h)
 
 
+def clean_chemical_potentials(model, T):
+    """Chemical potentials mu_nu of the clean model (V = 0) on the same lattice at ``T``.
+
+    They hold the configured band fillings in the clean limit; their
+    difference is the band offset kept fixed in the ``common_mu`` mode.
+    """
+    clean = uniform_solution(T, t=model.t, g=model.g, g12=model.g12, filling=model.filling,
+                             L=model.L)
+    return np.array(clean.mu, dtype=float)
+
+
 def initial_state(model, T):
     """Uniform start: the clean T -> 0 gaps, target fillings, mu shifted by the mean potential.
 
     The clean gaps at low temperature are used even above the clean T_c so
     that a disordered system, whose condensate survives to higher T, does not
-    start on the trivial Delta = 0 fixed point.
+    start on the trivial Delta = 0 fixed point.  In the ``common_mu`` mode
+    the chemical potentials start at the clean ones (:func:`clean_chemical_potentials`).
     """
     clean = uniform_solution(
         0.01, t=model.t, g=model.g, g12=model.g12,
         filling=model.filling,
     )
     N = model.n_sites
-    Vmean = model.potential.reshape(2, -1).mean(axis=1)
-    mu = np.array([
-        mu_for_filling(max(T, 0.01), model.filling[b], t=model.t[b])
-        - model.g[b] * model.filling[b] / 2 + Vmean[b]
-        for b in range(2)
-    ])
     if model.common_mu:
-        mu[:] = mu.mean()
+        mu = clean_chemical_potentials(model, T)
+    else:
+        Vmean = model.potential.reshape(2, -1).mean(axis=1)
+        mu = np.array([
+            mu_for_filling(max(T, 0.01), model.filling[b], t=model.t[b])
+            - model.g[b] * model.filling[b] / 2 + Vmean[b]
+            for b in range(2)
+        ])
     return SCFState(
         delta=np.repeat(clean.delta[:, None], N, axis=1),
         density=np.repeat(np.asarray(model.filling, float)[:, None], N, axis=1),
@@ -151,6 +169,7 @@ def solve(model, engine, T, *, tol=1e-5, tol_density=1e-4, tol_filling=1e-5, max
     kappa = np.array([_compressibility(T, model.t[b], mu_clean[b]) for b in range(2)])
     newton = 1.0 / kappa + np.asarray(model.g) / 2
     mu_weight = np.sqrt(N)
+    mu_offset = clean_chemical_potentials(model, T) if model.common_mu else None
     mixer = MIXERS[mixing](beta=mixing_beta, history=history)
     x = state.pack(mu_weight)
     keys = ("max_ddelta", "max_ddensity", "filling_error", "mean_abs_delta", "mu", "accuracy",
@@ -161,6 +180,8 @@ def solve(model, engine, T, *, tol=1e-5, tol_density=1e-4, tol_filling=1e-5, max
     for it in range(1, max_iter + 1):
         t0 = time.perf_counter()
         s = SCFState.unpack(x, N, mu_weight)
+        if model.common_mu:
+            s.mu = mu_offset + (s.mu - mu_offset).mean()
         pot = model.potential.reshape(2, N)
         avg = tuple(
             engine.averages(b, pot[b] - model.g[b] * s.density[b] / 2 - s.mu[b], s.delta[b], T,

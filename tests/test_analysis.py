@@ -9,9 +9,11 @@ from largebdg.config import RunConfig
 from largebdg.errors import AccuracyWarning, ParameterError
 from largebdg.observables.critical import (
     clean_reference_gaps,
+    clean_reference_stiffness,
     clean_reference_tc,
     gap_critical_temperature,
     normal_state_stiffness,
+    uniform_band_stiffness,
     stiffness_critical_temperature,
     vanishing_temperature,
 )
@@ -221,6 +223,22 @@ def test_normal_state_stiffness_matches_real_space():
     exact = exact_stiffness(L, 1.0, np.full(L * L, -mu), np.zeros(L * L), T)
     assert normal_state_stiffness(T, filling, L=L) == pytest.approx(exact, abs=1e-10)
     assert normal_state_stiffness([T, T], filling, L=L).shape == (2,)
+
+
+def test_uniform_band_stiffness_matches_real_space():
+    L, T, mu_tilde, gap = 8, 0.07, -1.2, 0.2
+    exact = exact_stiffness(L, 1.0, np.full(L * L, -mu_tilde), np.full(L * L, gap), T)
+    assert uniform_band_stiffness(T, mu_tilde, gap, L=L) == pytest.approx(exact, abs=1e-10)
+
+
+def test_clean_reference_stiffness():
+    config = RunConfig.from_dict({"lattice": {"L": 16}})
+    T = np.array([0.03, 0.2])
+    ds = clean_reference_stiffness(config, T)
+    assert ds.shape == (2, 2)
+    # above T_c^(0) each band carries only its finite-lattice normal-state remainder
+    assert ds[1, 1] == pytest.approx(float(normal_state_stiffness(0.2, 0.8, L=16)), abs=1e-10)
+    assert np.all(ds[0] > 0.1)  # a condensate at T = 0.03 < T_c^(0)
 
 
 def test_clean_reference():

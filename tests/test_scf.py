@@ -4,7 +4,8 @@ from scipy.optimize import brentq
 
 from largebdg.config import RunConfig
 from largebdg.errors import ConvergenceWarning
-from largebdg.results import run
+from largebdg.results import build_model, run
+from largebdg.scf import clean_chemical_potentials
 
 from _helpers import paper_config
 
@@ -92,12 +93,26 @@ def test_warm_start_saves_iterations():
     assert np.abs(warm.delta - again.delta).max() < 1e-5
 
 
-def test_common_mu_mode():
-    cfg = paper_config(8, model={"common_mu": True})
+def test_common_mu_clean_limit_equals_per_band():
+    """Without disorder the clean-limit band offsets reproduce the per-band fillings."""
+    clean = {"kind": "none"}
+    per_band = run(paper_config(16, T=0.05, band1=clean))
+    common = run(paper_config(16, T=0.05, band1=clean, model={"common_mu": True}))
+    assert common.converged
+    assert np.allclose(common.filling, (0.5, 0.8), atol=1e-5)
+    assert np.abs(common.delta - per_band.delta).max() < 1e-4
+    assert np.allclose(common.mu, per_band.mu, atol=1e-4)
+
+
+def test_common_mu_disorder_moves_electrons_between_bands():
+    band1 = {"kind": "random", "strength": 4.0, "density": 0.5, "seed": 3}
+    cfg = paper_config(8, T=0.05, model={"common_mu": True}, band1=band1)
     res = run(cfg)
     assert res.converged
-    assert res.mu[0] == res.mu[1]
-    assert res.filling.sum() == pytest.approx(1.3, abs=1e-6)
+    assert res.filling.sum() == pytest.approx(1.3, abs=1e-5)
+    assert res.filling[0] < 0.5 - 0.05          # impurities push electrons into band 2
+    offset = clean_chemical_potentials(build_model(cfg)[0], 0.05)
+    assert res.mu[0] - res.mu[1] == pytest.approx(offset[0] - offset[1], abs=1e-10)
 
 
 def test_seed_resolution_recorded():

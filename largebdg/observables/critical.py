@@ -54,7 +54,9 @@ __all__ = [
     "stiffness_critical_temperature",
     "clean_reference_tc",
     "clean_reference_gaps",
+    "clean_reference_stiffness",
     "normal_state_stiffness",
+    "uniform_band_stiffness",
 ]
 
 METHODS = ("extrapolate", "crossing")
@@ -377,17 +379,92 @@ def normal_state_stiffness(T, filling, *, t=1.0, L):
     """
     L = v.positive_int("L", L, minimum=2)
     t = v.real("t", t, 0.0, low_open=True)
+    T = _positive_temperatures(T)
+    out = np.empty(T.shape)
+    for idx, temp in np.ndenumerate(T):
+        out[idx] = uniform_band_stiffness(temp, mu_for_filling(float(temp), filling, t=t, L=L),
+                                          0.0, t=t, L=L)
+    return out
+
+
+def _positive_temperatures(T):
     T = np.asarray(T, dtype=float)
     if np.any(~np.isfinite(T)) or np.any(T <= 0):
         raise ParameterError("'T' must be positive temperatures")
+    return T
+
+
+def uniform_band_stiffness(T, mu_tilde, delta, *, t=1.0, L):
+    r"""SWZ stiffness (paper Eq. 32) of one clean band with a uniform s-wave gap.
+
+    In momentum space on the :math:`L \times L` lattice, with
+    :math:`E_{\mathbf k} = \sqrt{\xi_{\mathbf k}^2 + \Delta^2}`,
+
+    .. math::
+
+        D_s = \frac{1}{L^2}\sum_{\mathbf k}\Bigl[2t\cos k_x\Bigl(1 - \frac{\xi_{\mathbf k}}
+        {E_{\mathbf k}}\tanh\frac{E_{\mathbf k}}{2T}\Bigr)
+        - 2(2t\sin k_x)^2\bigl(-\partial f/\partial E_{\mathbf k}\bigr)\Bigr]:
+
+    the kinetic energy (Eq. 33) minus the correlator (Eqs. 34-35), of which
+    only the intra-level terms survive at :math:`q = 0` in a uniform state.
+    ``delta = 0`` gives the normal-state remainder of :func:`normal_state_stiffness`.
+
+    Parameters
+    ----------
+    T : float
+        Temperature, ``T > 0``.
+    mu_tilde : float
+        Fermi level after the Hartree shift.
+    delta : float
+        Uniform gap.
+    t : float, optional
+        Hopping.
+    L : int
+        Lattice size.
+
+    Returns
+    -------
+    float
+    """
+    T = float(_positive_temperatures(T))
+    L = v.positive_int("L", L, minimum=2)
     k = 2 * np.pi * np.arange(L) / L
     cx, cy = np.meshgrid(np.cos(k), np.cos(k), indexing="ij")
-    sx2 = 1.0 - cx ** 2
-    out = np.empty(T.shape)
-    for idx, temp in np.ndenumerate(T):
-        xi = -2 * t * (cx + cy) - mu_for_filling(float(temp), filling, t=t, L=L)
-        x = xi / (2 * temp)
-        f = 0.5 * (1.0 - np.tanh(x))
-        minus_df = 1.0 / (4 * temp * np.cosh(x) ** 2)
-        out[idx] = 2.0 / L ** 2 * np.sum(2 * t * cx * f - 4 * t * t * sx2 * minus_df)
+    xi = -2 * t * (cx + cy) - mu_tilde
+    E = np.hypot(xi, delta)
+    ratio = np.divide(xi, E, out=np.zeros_like(E), where=E > 0)
+    occupation = 1.0 - ratio * np.tanh(E / (2 * T))
+    minus_df = 1.0 / (4 * T * np.cosh(E / (2 * T)) ** 2)
+    terms = 2 * t * cx * occupation - 2 * (2 * t) ** 2 * (1.0 - cx ** 2) * minus_df
+    return float(terms.sum() / L ** 2)
+
+
+def clean_reference_stiffness(config, T, *, L="lattice"):
+    r"""Stiffness :math:`D_{s,\nu}(T)` of the clean model, the open circles of paper Fig. 1g.
+
+    The uniform solution of :func:`clean_reference_gaps` (momentum space, same
+    lattice) inserted in :func:`uniform_band_stiffness`; includes the
+    finite-lattice normal-state remainder above :math:`T_c^{(0)}`.
+
+    Parameters
+    ----------
+    config : RunConfig
+    T : array_like, shape (n,)
+        Temperatures, ``T > 0``.
+    L : int or "lattice", optional
+        Lattice size of the momentum sum (default the configuration's).
+
+    Returns
+    -------
+    ndarray, shape (n, 2)
+    """
+    m = config.model
+    L = config.lattice.L if L == "lattice" else L
+    T = _positive_temperatures(T).ravel()
+    out = np.empty((T.size, 2))
+    for k, temp in enumerate(T):
+        sol = uniform_solution(temp, t=m.t, g=m.g, g12=m.g12, filling=m.filling, L=L)
+        out[k] = [uniform_band_stiffness(temp, sol.mu_tilde[b], sol.delta[b], t=m.t[b], L=L)
+                  for b in range(2)]
     return out
