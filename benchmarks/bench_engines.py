@@ -100,26 +100,72 @@ def kernel_bandwidth(L=128, K=32, steps=200):
         best = min(best, time.perf_counter() - t0)
     return {"L": L, "K": K, "step_ms": per_step * 1e3,
             "kernel_GBs": moved / per_step / 1e9, "copy_GBs": 2 * a.nbytes / best / 1e9,
-            "petsc_matmat_ms": petsc_matmat_ms(L, K, st)}
+            "petsc": petsc_formats_ms(L, K, st)}
 
 
-def petsc_matmat_ms(L, K, st, repeat=20):
-    """ms per PETSc AIJ MatMatMult H @ X (X dense, K columns, result reused)."""
+def _petsc_operator_formats(L, st):
+    """The BdG matrix of ``st`` as PETSc AIJ (our Nambu-block ordering), AIJ with particle and
+    hole of each site interleaved, and BAIJ with 2 x 2 Nambu blocks (same interleaving).
+
+    Returns ``{name: (petsc Mat, scipy CSR in the same ordering)}``.
+    """
+    import scipy.sparse as sp
+
     from largebdg._optional import petsc
     from largebdg.operators.petsc import PetscBdGOperator
 
     PETSc = petsc()
+    N = L * L
     op = PetscBdGOperator(L)
     op.update(1.0, st.onsite, st.delta)
-    X = PETSc.Mat().createDense([2 * L * L, K], comm=PETSc.COMM_SELF)
-    X.setUp()
-    X.getDenseArray()[:] = 1.0
-    X.assemble()
-    Y = op.mat.matMult(X)
-    t0 = time.perf_counter()
-    for _ in range(repeat):
-        op.mat.matMult(X, Y)
-    return (time.perf_counter() - t0) / repeat * 1e3
+    H = op.pattern.matrix(1.0, st.onsite, st.delta)
+    perm = np.concatenate([2 * np.arange(N), 2 * np.arange(N) + 1])
+    P = sp.csr_matrix((np.ones(2 * N), (perm, np.arange(2 * N))), shape=(2 * N, 2 * N))
+    Hi = (P @ H @ P.T).tocsr()
+    Hi.sort_indices()
+    aij = PETSc.Mat().createAIJ([2 * N, 2 * N], comm=PETSc.COMM_SELF,
+                                csr=(Hi.indptr.astype(PETSc.IntType),
+                                     Hi.indices.astype(PETSc.IntType), Hi.data))
+    B = Hi.tobsr(blocksize=(2, 2))
+    B.sort_indices()
+    baij = PETSc.Mat().createBAIJ([2 * N, 2 * N], 2, comm=PETSc.COMM_SELF,
+                                  csr=(B.indptr.astype(PETSc.IntType),
+                                       B.indices.astype(PETSc.IntType), B.data.ravel()))
+    for A in (aij, baij):
+        A.assemble()
+    return {"AIJ": (op.mat, H), "AIJ interleaved": (aij, Hi), "BAIJ 2x2": (baij, Hi)}
+
+
+def petsc_formats_ms(L, K, st, repeat=20):
+    """ms per MatMatMult H @ X (X dense, K columns, result reused) and per MatMult (one
+    vector) for each format of :func:`_petsc_operator_formats`; each product is checked
+    against SciPy."""
+    from largebdg._optional import petsc
+
+    PETSc = petsc()
+    rng = np.random.default_rng(1)
+    X0 = rng.normal(size=(2 * L * L, K))
+    out = {}
+    for name, (A, H) in _petsc_operator_formats(L, st).items():
+        X = PETSc.Mat().createDense([2 * L * L, K], comm=PETSc.COMM_SELF)
+        X.setUp()
+        X.getDenseArray()[:] = X0
+        X.assemble()
+        Y = A.matMult(X)
+        err = float(np.abs(Y.getDenseArray() - H @ X0).max())
+        if err > 1e-10:
+            raise RuntimeError(f"{name}: MatMatMult differs from SciPy by {err:.1e}")
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            A.matMult(X, Y)
+        matmat = (time.perf_counter() - t0) / repeat * 1e3
+        x, y = A.createVecs()
+        x.getArray()[:] = X0[:, 0]
+        t0 = time.perf_counter()
+        for _ in range(repeat * K):
+            A.mult(x, y)
+        out[name] = {"matmat_ms": matmat, "mult_ms": (time.perf_counter() - t0) / (repeat * K) * 1e3}
+    return out
 
 
 def _child(args):
@@ -200,8 +246,10 @@ def section_bandwidth(args, tol):
     bw = measure("bw", 0, "-", 0, "-")
     print(f"step {bw['step_ms']:.2f} ms: {bw['kernel_GBs']:.1f} GB/s (minimum traffic) vs "
           f"STREAM-like copy {bw['copy_GBs']:.1f} GB/s = {bw['kernel_GBs'] / bw['copy_GBs']:.0%}")
-    print(f"PETSc AIJ MatMatMult H @ X (same block, product only): {bw['petsc_matmat_ms']:.2f} ms "
-          f"= {bw['petsc_matmat_ms'] / bw['step_ms']:.1f}x the fused step")
+    for name, r in bw["petsc"].items():
+        print(f"PETSc {name:16s} MatMatMult H @ X (same block, product only): "
+              f"{r['matmat_ms']:7.2f} ms = {r['matmat_ms'] / bw['step_ms']:.1f}x the fused step; "
+              f"{bw['K']} MatMults: {bw['K'] * r['mult_ms']:7.2f} ms")
 
 
 def section_solves(args, tol):

@@ -212,8 +212,9 @@ def sweep_table(outdir, *, delta0_method="percentile"):
     Returns
     -------
     dict of ndarray
-        ``T`` (n,), ``mean_abs_gap``, ``max_abs_gap``, ``stiffness`` (n, 2),
-        ``delta0`` and ``eq26`` (n,), ``converged`` (n,), sorted by T, and
+        ``T`` (n,), ``mean_abs_gap``, ``max_abs_gap``, ``stiffness``, ``filling``
+        (realised band fillings) (n, 2), ``delta0`` and ``eq26`` (n,),
+        ``converged`` (n,), sorted by T, and
         ``data``, the :class:`~largebdg.sweep.SweepData`.
     """
     data = load_sweep(outdir).sorted()
@@ -225,6 +226,7 @@ def sweep_table(outdir, *, delta0_method="percentile"):
     return {
         "T": data.values, "mean_abs_gap": data.mean_abs_gap, "max_abs_gap": data.max_abs_gap,
         "stiffness": data.stiffness, "converged": data.converged,
+        "filling": np.array([r.filling for r in results]),
         "delta0": np.array([homogeneous_gap(r.delta[1], delta0_method) for r in results]),
         "eq26": np.array([eq26_estimate(r).delta0 for r in results]),
         "data": data,
@@ -244,7 +246,8 @@ def critical_temperatures(table, reference):
         ``Tc_gap`` (band 1 mean gap, default estimate of
         :func:`~largebdg.observables.critical.gap_critical_temperature`),
         ``Tc_gap_crossing`` (the ``"crossing"`` estimate), ``Tc_stiffness``
-        (band 2, normal-state baseline subtracted; NaN without stiffness),
+        (band 2, normal-state baseline of the realised filling subtracted; NaN
+        without stiffness),
         ``ratio`` = ``Tc_gap`` / :math:`T_c^{(0)}` of the same lattice, and
         ``unconverged``, the temperatures left out.
     """
@@ -258,7 +261,11 @@ def critical_temperatures(table, reference):
     Ds2 = table["stiffness"][ok, 1]
     if np.count_nonzero(np.isfinite(Ds2)) >= 2:
         cfg = table["data"].config
-        base = normal_state_stiffness(T, cfg.model.filling[1], t=cfg.model.t[1], L=cfg.lattice.L)
+        # the realised band-2 filling: with model.common_mu it differs from the configured one
+        base = np.array([
+            normal_state_stiffness(x, n2, t=cfg.model.t[1], L=cfg.lattice.L)
+            for x, n2 in zip(T, table["filling"][ok, 1], strict=True)
+        ])
         out["Tc_stiffness"] = stiffness_critical_temperature(T, Ds2, baseline=base)
     else:
         out["Tc_stiffness"] = float("nan")
