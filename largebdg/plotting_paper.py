@@ -212,8 +212,9 @@ def sweep_table(outdir, *, delta0_method="percentile"):
     Returns
     -------
     dict of ndarray
-        ``T`` (n,), ``mean_abs_gap``, ``max_abs_gap``, ``stiffness``, ``filling``
-        (realised band fillings) (n, 2), ``delta0`` and ``eq26`` (n,),
+        ``T`` (n,), ``mean_abs_gap``, ``max_abs_gap``, ``stiffness``,
+        ``stiffness_stderr`` (0 where exact or absent), ``filling`` (realised band
+        fillings) (n, 2), ``delta0`` and ``eq26`` (n,),
         ``converged`` (n,), sorted by T, and
         ``data``, the :class:`~largebdg.sweep.SweepData`.
     """
@@ -227,6 +228,8 @@ def sweep_table(outdir, *, delta0_method="percentile"):
         "T": data.values, "mean_abs_gap": data.mean_abs_gap, "max_abs_gap": data.max_abs_gap,
         "stiffness": data.stiffness, "converged": data.converged,
         "filling": np.array([r.filling for r in results]),
+        "stiffness_stderr": np.array([np.zeros(2) if r.stiffness_stderr is None
+                                      else r.stiffness_stderr for r in results]),
         "delta0": np.array([homogeneous_gap(r.delta[1], delta0_method) for r in results]),
         "eq26": np.array([eq26_estimate(r).delta0 for r in results]),
         "data": data,
@@ -246,8 +249,8 @@ def critical_temperatures(table, reference):
         ``Tc_gap`` (band 1 mean gap, default estimate of
         :func:`~largebdg.observables.critical.gap_critical_temperature`),
         ``Tc_gap_crossing`` (the ``"crossing"`` estimate), ``Tc_stiffness``
-        (band 2, normal-state baseline of the realised filling subtracted; NaN
-        without stiffness),
+        (band 2, normal-state baseline of the realised filling subtracted, points
+        within two standard errors of zero counted as zero; NaN without stiffness),
         ``ratio`` = ``Tc_gap`` / :math:`T_c^{(0)}` of the same lattice, and
         ``unconverged``, the temperatures left out.
     """
@@ -266,7 +269,8 @@ def critical_temperatures(table, reference):
             normal_state_stiffness(x, n2, t=cfg.model.t[1], L=cfg.lattice.L)
             for x, n2 in zip(T, table["filling"][ok, 1], strict=True)
         ])
-        out["Tc_stiffness"] = stiffness_critical_temperature(T, Ds2, baseline=base)
+        out["Tc_stiffness"] = stiffness_critical_temperature(
+            T, Ds2, baseline=base, stderr=table["stiffness_stderr"][ok, 1])
     else:
         out["Tc_stiffness"] = float("nan")
     out["ratio"] = out["Tc_gap"] / reference.lattice

@@ -203,6 +203,26 @@ def test_vanishing_temperature_invalid(T, y, kwargs, match):
         vanishing_temperature(T, y, **kwargs)
 
 
+def test_stiffness_critical_temperature_ignores_noise_within_stderr():
+    """A stochastic estimate that levels off at ~2 standard errors above T_c is not a stiffness."""
+    T = np.array([0.1, 0.14, 0.18, 0.22, 0.26, 0.3])
+    noise = np.array([0.0, 0.0, 0.0, 0.0, 1.4e-3, 1.3e-3])
+    Ds = 0.5 * np.clip(0.24 - T, 0, None) + noise
+    stderr = np.full(T.size, 7e-4)
+    with pytest.warns(AccuracyWarning, match="beyond the sweep"):
+        assert math.isnan(stiffness_critical_temperature(T, Ds))
+    assert stiffness_critical_temperature(T, Ds, stderr=stderr) == pytest.approx(0.24, abs=1e-12)
+    with pytest.raises(ParameterError, match="'stderr'"):
+        stiffness_critical_temperature(T, Ds, stderr=stderr[:2])
+
+
+def test_extrapolation_within_one_step_past_the_sweep():
+    T = np.array([0.1, 0.2, 0.24, 0.26])
+    gap = 0.3 * np.sqrt(np.clip(1 - T / 0.262, 0, None))
+    with pytest.warns(AccuracyWarning, match="still above"):
+        assert gap_critical_temperature(T, gap) == pytest.approx(0.262, abs=1e-12)
+
+
 def test_stiffness_critical_temperature_with_baseline():
     T = np.array([0.05, 0.1, 0.15, 0.18, 0.2, 0.22])
     base = normal_state_stiffness(T, 0.8, L=32)

@@ -32,8 +32,9 @@ stiffness uses 1e-3 relative (see :func:`stiffness_critical_temperature`).
 
 If the order parameter never drops below the threshold in the sweep, the
 ``"crossing"`` estimate is NaN and ``"extrapolate"`` returns the fitted zero
-unclipped; a :class:`~largebdg.errors.AccuracyWarning` says to extend the sweep
-in either case.
+unclipped, or NaN if that zero lies more than two grid steps beyond the sweep
+(a curve levelling off, e.g. the noise floor of a stochastic stiffness); a
+:class:`~largebdg.errors.AccuracyWarning` says to extend the sweep in every case.
 """
 
 import math
@@ -116,8 +117,10 @@ def vanishing_temperature(T, y, *, power=2, threshold=1e-2, relative=True, floor
     float
         :math:`T_c`; NaN if ``y`` never exceeds the threshold, (for
         ``"crossing"``) never falls below it, or (for ``"extrapolate"``) if fewer
-        than two consecutive points lie above it next to :math:`T_c` or
-        :math:`y^p` does not decrease there; the last two cases warn with
+        than two consecutive points lie above it next to :math:`T_c`, if
+        :math:`y^p` does not decrease there, or if no point lies below the
+        threshold and the extrapolation lands more than two grid steps beyond
+        the last temperature; these cases warn with
         :class:`~largebdg.errors.AccuracyWarning`.
 
     Raises
@@ -172,7 +175,15 @@ def vanishing_temperature(T, y, *, power=2, threshold=1e-2, relative=True, floor
         return math.nan
     tc = -intercept / slope
     if below is not None:
-        tc = min(max(tc, T[last]), T[below])
+        return float(min(max(tc, T[last]), T[below]))
+    spacing = (T[last] - T[idx[0]]) / (idx.size - 1)  # mean grid step of the fitted points
+    if tc > T[last] + 2 * spacing:
+        warnings.warn(
+            f"'{name}': the extrapolated T_c = {tc:.4g} lies more than two grid steps beyond the "
+            f"sweep (last T = {T[last]:g}) and no point is below the threshold: not determined",
+            AccuracyWarning, stacklevel=3,
+        )
+        return math.nan
     return float(tc)
 
 
@@ -215,8 +226,9 @@ def gap_critical_temperature(T, mean_gap, *, threshold=1e-2, relative=True, floo
                                  floor=floor, method=method, npoints=npoints, name="mean_gap")
 
 
-def stiffness_critical_temperature(T, Ds, *, baseline=None, threshold=1e-3, relative=True,
-                                   method="extrapolate", npoints=2):
+def stiffness_critical_temperature(T, Ds, *, baseline=None, stderr=None, nsigma=2.0,
+                                   threshold=1e-3, relative=True, method="extrapolate",
+                                   npoints=2):
     r"""Critical temperature where the superfluid stiffness :math:`D_s(T)` vanishes.
 
     Parameters
@@ -231,6 +243,13 @@ def stiffness_critical_temperature(T, Ds, *, baseline=None, threshold=1e-3, rela
         normal state keeps a Drude remainder (``CONVENTIONS.md``: 0.020 at
         L = 32, T = 0.1 for a clean band), which would otherwise look like a
         stiffness surviving above :math:`T_c`.
+    stderr : array_like, shape (n,), optional
+        Standard errors of a stochastic estimate (``stiffness_stderr`` of the
+        result files); a point within ``nsigma * stderr`` of zero counts as
+        zero, so that statistical noise above :math:`T_c` is not read as a
+        surviving stiffness.
+    nsigma : float, optional
+        Significance required of a non-zero stiffness, in standard errors.
     threshold, relative, method, npoints
         See :func:`vanishing_temperature`; ``"extrapolate"`` fits
         :math:`D_s \propto T_c - T`.  Negative values (after subtracting the
@@ -251,7 +270,16 @@ def stiffness_critical_temperature(T, Ds, *, baseline=None, threshold=1e-3, rela
                 f"'baseline' must have the shape of 'Ds' {Ds.shape}, got {baseline.shape}"
             )
         Ds = Ds - baseline
-    return vanishing_temperature(T, np.clip(Ds, 0.0, None), power=1, threshold=threshold,
+    Ds = np.clip(Ds, 0.0, None)
+    if stderr is not None:
+        stderr = np.asarray(stderr, dtype=float)
+        if stderr.shape != Ds.shape:
+            raise ParameterError(
+                f"'stderr' must have the shape of 'Ds' {Ds.shape}, got {stderr.shape}"
+            )
+        v.real("nsigma", nsigma, 0.0)
+        Ds = np.where(Ds > nsigma * np.nan_to_num(stderr), Ds, 0.0)
+    return vanishing_temperature(T, Ds, power=1, threshold=threshold,
                                  relative=relative, method=method, npoints=npoints, name="Ds")
 
 
