@@ -9,6 +9,7 @@ critical temperatures to OUT/tc_<scenario>.json.  Rerunning skips the points alr
 
     python examples/paper_fig2.py --out runs/fig2
     python examples/paper_fig2.py --out runs/fig2 --scenarios stripes,chessboard
+    python examples/paper_fig2.py --out runs/fig2_common_mu --scenarios chessboard --common-mu
 
 Run it from anywhere: it imports the shared helpers of paper_fig1.py next to it.
 """
