@@ -213,8 +213,8 @@ def sweep_table(outdir, *, delta0_method="percentile"):
     -------
     dict of ndarray
         ``T`` (n,), ``mean_abs_gap``, ``max_abs_gap``, ``stiffness``,
-        ``stiffness_stderr`` (0 where exact or absent), ``filling`` (realised band
-        fillings) (n, 2), ``delta0`` and ``eq26`` (n,),
+        ``stiffness_stderr``, ``filling`` (n, 2) as in
+        :class:`~largebdg.sweep.SweepData`, ``delta0`` and ``eq26`` (n,),
         ``converged`` (n,), sorted by T, and
         ``data``, the :class:`~largebdg.sweep.SweepData`.
     """
@@ -226,10 +226,8 @@ def sweep_table(outdir, *, delta0_method="percentile"):
     results = data.results()
     return {
         "T": data.values, "mean_abs_gap": data.mean_abs_gap, "max_abs_gap": data.max_abs_gap,
-        "stiffness": data.stiffness, "converged": data.converged,
-        "filling": np.array([r.filling for r in results]),
-        "stiffness_stderr": np.array([np.zeros(2) if r.stiffness_stderr is None
-                                      else r.stiffness_stderr for r in results]),
+        "stiffness": data.stiffness, "stiffness_stderr": data.stiffness_stderr,
+        "filling": data.filling, "converged": data.converged,
         "delta0": np.array([homogeneous_gap(r.delta[1], delta0_method) for r in results]),
         "eq26": np.array([eq26_estimate(r).delta0 for r in results]),
         "data": data,

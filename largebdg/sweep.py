@@ -508,8 +508,11 @@ class SweepData:
     files : list of pathlib.Path
     converged : ndarray of bool, shape (n,)
     mean_abs_gap, max_abs_gap, mu : ndarray, shape (n, 2)
-    stiffness : ndarray, shape (n, 2)
-        Superfluid stiffness per band where the file holds it, NaN elsewhere.
+    filling : ndarray, shape (n, 2)
+        Realised band fillings (differ from the configured ones with ``model.common_mu``).
+    stiffness, stiffness_stderr : ndarray, shape (n, 2)
+        Superfluid stiffness per band and its standard error (0 for the exact
+        method) where the file holds them, NaN elsewhere.
     config : RunConfig
         Configuration of the first point.
     """
@@ -521,7 +524,9 @@ class SweepData:
     mean_abs_gap: np.ndarray
     max_abs_gap: np.ndarray
     mu: np.ndarray
+    filling: np.ndarray
     stiffness: np.ndarray
+    stiffness_stderr: np.ndarray
     config: RunConfig
 
     def results(self):
@@ -531,11 +536,14 @@ class SweepData:
     def sorted(self):
         """Return the same data ordered by increasing parameter value."""
         order = np.argsort(self.values, kind="stable")
-        return dataclasses.replace(
-            self, values=self.values[order], files=[self.files[i] for i in order],
-            converged=self.converged[order], mean_abs_gap=self.mean_abs_gap[order],
-            max_abs_gap=self.max_abs_gap[order], mu=self.mu[order],
-            stiffness=self.stiffness[order])
+        per_point = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+            if f.name not in ("parameter", "config")
+        }
+        return dataclasses.replace(self, **{
+            name: value[order] if isinstance(value, np.ndarray) else [value[i] for i in order]
+            for name, value in per_point.items()
+        })
 
 
 def load_sweep(outdir):
@@ -579,7 +587,11 @@ def load_sweep(outdir):
         mean_abs_gap=np.array([r.mean_abs_gap for r in results]),
         max_abs_gap=np.array([np.abs(r.delta).max(axis=(1, 2)) for r in results]),
         mu=np.array([r.mu for r in results]),
+        filling=np.array([r.filling for r in results]),
         stiffness=np.array([nan2 if r.stiffness is None else r.stiffness for r in results],
                            dtype=float),
+        stiffness_stderr=np.array(
+            [nan2 if r.stiffness_stderr is None else r.stiffness_stderr for r in results],
+            dtype=float),
         config=results[0].config,
     )

@@ -212,6 +212,11 @@ def test_stiffness_critical_temperature_ignores_noise_within_stderr():
     with pytest.warns(AccuracyWarning, match="beyond the sweep"):
         assert math.isnan(stiffness_critical_temperature(T, Ds))
     assert stiffness_critical_temperature(T, Ds, stderr=stderr) == pytest.approx(0.24, abs=1e-12)
+    missing = Ds.copy()
+    missing[3] = np.nan  # a point without a stiffness is skipped, not read as zero
+    stderr[3] = np.nan
+    assert stiffness_critical_temperature(T, missing, stderr=stderr) == pytest.approx(0.24,
+                                                                                     abs=1e-12)
     with pytest.raises(ParameterError, match="'stderr'"):
         stiffness_critical_temperature(T, Ds, stderr=stderr[:2])
 

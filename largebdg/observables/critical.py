@@ -278,7 +278,8 @@ def stiffness_critical_temperature(T, Ds, *, baseline=None, stderr=None, nsigma=
                 f"'stderr' must have the shape of 'Ds' {Ds.shape}, got {stderr.shape}"
             )
         v.real("nsigma", nsigma, 0.0)
-        Ds = np.where(Ds > nsigma * np.nan_to_num(stderr), Ds, 0.0)
+        significant = np.isnan(Ds) | (Ds > nsigma * np.nan_to_num(stderr))  # NaN: no estimate
+        Ds = np.where(significant, Ds, 0.0)
     return vanishing_temperature(T, Ds, power=1, threshold=threshold,
                                  relative=relative, method=method, npoints=npoints, name="Ds")
 
