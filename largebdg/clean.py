@@ -300,8 +300,8 @@ def _check_hopping(name, value):
 
 def _checked_band_sums(T, mu_tilde, t, delta, L):
     """:func:`_band_sums` after validating the public arguments."""
-    return _band_sums(_check_T(T), _validate.real("mu_tilde", mu_tilde), _validate.real("delta", delta) ** 2,
-                      _check_hopping("t", t), _check_L(L))
+    return _band_sums(_check_T(T), _validate.real("mu_tilde", mu_tilde),
+                      _validate.real("delta", delta) ** 2, _check_hopping("t", t), _check_L(L))
 
 
 def pair_susceptibility(T, mu_tilde, *, t=1.0, delta=0.0, L=None):

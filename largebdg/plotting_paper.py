@@ -365,7 +365,7 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
     Ds = np.array([t["stiffness"][:, 1] for t in tables])
     if np.any(np.isfinite(Ds)):
         if ct is None:
-            Tds = Tfine[Tfine >= T.min()]  # the sweep's range, so the disordered points stay legible
+            Tds = Tfine[Tfine >= T.min()]  # the sweep's range: disordered points stay legible
             clean_ds = (Tds, clean_reference_stiffness(config, Tds)[:, 1])
         else:
             clean_ds = (ct["T"], ct["stiffness"][:, 1])

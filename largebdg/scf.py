@@ -100,22 +100,20 @@ def initial_state(model, T):
     The clean gaps at low temperature are used even above the clean T_c so
     that a disordered system, whose condensate survives to higher T, does not
     start on the trivial Delta = 0 fixed point.  In the ``common_mu`` mode
-    the chemical potentials start at the clean ones (:func:`clean_chemical_potentials`).
+    :func:`solve` projects these chemical potentials onto the clean-limit band
+    offsets (:func:`clean_chemical_potentials`) before the first iteration.
     """
     clean = uniform_solution(
         0.01, t=model.t, g=model.g, g12=model.g12,
         filling=model.filling,
     )
     N = model.n_sites
-    if model.common_mu:
-        mu = clean_chemical_potentials(model, T)
-    else:
-        Vmean = model.potential.reshape(2, -1).mean(axis=1)
-        mu = np.array([
-            mu_for_filling(max(T, 0.01), model.filling[b], t=model.t[b])
-            - model.g[b] * model.filling[b] / 2 + Vmean[b]
-            for b in range(2)
-        ])
+    Vmean = model.potential.reshape(2, -1).mean(axis=1)
+    mu = np.array([
+        mu_for_filling(max(T, 0.01), model.filling[b], t=model.t[b])
+        - model.g[b] * model.filling[b] / 2 + Vmean[b]
+        for b in range(2)
+    ])
     return SCFState(
         delta=np.repeat(clean.delta[:, None], N, axis=1),
         density=np.repeat(np.asarray(model.filling, float)[:, None], N, axis=1),

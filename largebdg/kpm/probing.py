@@ -40,7 +40,7 @@ def axis_colours(L, d):
 
 
 def colouring(L, d):
-    """Colour of every site (index x + L*y) for probing distance d; d >= L means one site per colour."""
+    """Colour of every site (index x + L*y) for probing distance d (d >= L: one site each)."""
     cx = axis_colours(L, min(d, L))
     C = cx.max() + 1
     return (cx[None, :] + C * cx[:, None]).ravel()

@@ -96,7 +96,8 @@ if HAVE_NUMBA:
                 p = X[i, k]
                 h = X[N + i, k]
                 hp = -t * (X[j0, k] + X[j1, k] + X[j2, k] + X[j3, k]) + di * p + Di * h
-                hh = t * (X[N + j0, k] + X[N + j1, k] + X[N + j2, k] + X[N + j3, k]) - di * h + Di * p
+                hh = (t * (X[N + j0, k] + X[N + j1, k] + X[N + j2, k] + X[N + j3, k])
+                      - di * h + Di * p)
                 out[i, k] = alpha * hp - beta * P[i, k]
                 out[N + i, k] = alpha * hh - beta * P[N + i, k]
 

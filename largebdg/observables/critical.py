@@ -354,16 +354,24 @@ def clean_reference_gaps(config, T, *, L="lattice"):
     ndarray, shape (n, 2)
         :math:`|\Delta_1|, |\Delta_2|` (zero above :math:`T_c^{(0)}`).
     """
+    return np.array([np.abs(sol.delta) for sol in _clean_solutions(config, T, L)])
+
+
+def _clean_solutions(config, T, L):
+    """Uniform solutions of the configuration's clean model at the temperatures ``T``.
+
+    Solved in increasing T, each warm-started from the last; returned in the order of ``T``.
+    """
     m = config.model
     L = config.lattice.L if L == "lattice" else L
-    T = np.asarray(T, dtype=float)
-    out = np.zeros((T.size, 2))
+    T = np.asarray(T, dtype=float).ravel()
+    out = [None] * T.size
     guess = None
     for k in np.argsort(T):
-        sol = uniform_solution(T[k], t=m.t, g=m.g, g12=m.g12, filling=m.filling, L=L,
-                               guess=guess)
-        out[k] = np.abs(sol.delta)
-        guess = tuple(out[k]) if np.all(out[k] > 0) else None
+        out[k] = uniform_solution(T[k], t=m.t, g=m.g, g12=m.g12, filling=m.filling, L=L,
+                                  guess=guess)
+        gaps = np.abs(out[k].delta)
+        guess = tuple(gaps) if np.all(gaps > 0) else None
     return out
 
 
@@ -488,12 +496,10 @@ def clean_reference_stiffness(config, T, *, L="lattice"):
     -------
     ndarray, shape (n, 2)
     """
-    m = config.model
-    L = config.lattice.L if L == "lattice" else L
+    t = config.model.t
     T = _positive_temperatures(T).ravel()
-    out = np.empty((T.size, 2))
-    for k, temp in enumerate(T):
-        sol = uniform_solution(temp, t=m.t, g=m.g, g12=m.g12, filling=m.filling, L=L)
-        out[k] = [uniform_band_stiffness(temp, sol.mu_tilde[b], sol.delta[b], t=m.t[b], L=L)
-                  for b in range(2)]
-    return out
+    return np.array([
+        [uniform_band_stiffness(sol.T, sol.mu_tilde[b], sol.delta[b], t=t[b], L=sol.L)
+         for b in range(2)]
+        for sol in _clean_solutions(config, T, L)
+    ])
