@@ -33,6 +33,7 @@ import numpy as np
 from largebdg.clean import mu_for_filling
 from largebdg.config import RunConfig
 from largebdg.io import load_result, save_result
+from largebdg.observables.critical import uniform_band_stiffness
 from largebdg.observables.stiffness import attach_stiffness
 from largebdg.results import run
 
@@ -84,21 +85,6 @@ def sweep(case, args):
     return np.array(rows).reshape(-1, 5)
 
 
-def clean_bcs(L, T, mu_tilde, gap):
-    """Stiffness of a clean band with a uniform gap on an L x L lattice (t = 1), per site.
-
-    (1/N) sum_k 2 cos kx [1 - (xi/E) tanh(E/2T)] - (1/N) sum_k (2 sin kx)^2 2 (-f'(E));
-    gap = 0 is the normal-state finite-size remainder of CONVENTIONS.md.
-    """
-    k = 2 * np.pi * np.arange(L) / L
-    kx, ky = np.meshgrid(k, k)
-    xi = -2 * (np.cos(kx) + np.cos(ky)) - mu_tilde
-    E = np.hypot(xi, gap)
-    kinetic = np.sum(2 * np.cos(kx) * (1 - xi / E * np.tanh(E / (2 * T)))) / L**2
-    mdf = 1 / (4 * T * np.cosh(E / (2 * T)) ** 2)
-    return kinetic - np.sum((2 * np.sin(kx)) ** 2 * 2 * mdf) / L**2
-
-
 def plot(tables, args):
     import matplotlib
 
@@ -124,13 +110,15 @@ def plot(tables, args):
     for ax, lo in ((ax1, min(args.T)), (ax2, hot)):
         Tg = np.linspace(lo, max(args.T), 60)
         # clean band 2 in its normal state (filling 0.8): the finite-size remainder of this lattice
-        ax.plot(Tg, [clean_bcs(args.L, T, mu_for_filling(T, 0.8), 0.0) for T in Tg], color="grey",
+        normal = [uniform_band_stiffness(T, mu_for_filling(T, 0.8), 0.0, L=args.L) for T in Tg]
+        ax.plot(Tg, normal, color="grey",
                 lw=0.8, label=f"normal clean band 2 (finite-size remainder), L = {args.L}")
         if "coupled" in tables and len(tables["coupled"]):
             rows = tables["coupled"][tables["coupled"][:, 0] >= lo]
             # reference, not data: a clean band 2 with the sample-mean gap, this L and L -> inf
             for size, ls in ((args.L, "-"), (512, "--")):
-                ref = [clean_bcs(size, T, mu_for_filling(T, 0.8), g) for T, g in rows[:, [0, 2]]]
+                ref = [uniform_band_stiffness(T, mu_for_filling(T, 0.8), g, L=size)
+                       for T, g in rows[:, [0, 2]]]
                 ax.plot(rows[:, 0], ref, color="tab:green", lw=0.8, ls=ls,
                         label=f"clean BCS band 2 at mean $|\\Delta_2|$, L = {size}")
         ax.axhline(0, color="k", lw=0.5)
