@@ -17,11 +17,14 @@ demo: setup
 	$(VENV)/bin/largebdg solve examples/demo.toml --out results/demo.h5 --force
 	$(VENV)/bin/largebdg plot results/demo.h5 --out results/demo.png --force
 
+# the layer contract of pyproject.toml, then the suite on both cores
 test: setup
-	$(PY) -m pytest
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -n 2
 
 test-fast: setup
-	$(PY) -m pytest -m "not slow and not mpi"
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -n 2 -m "not slow and not mpi"
 
 bench: setup
 	$(PY) benchmarks/bench_engines.py

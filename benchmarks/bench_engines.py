@@ -28,7 +28,7 @@ T = 0.098
 def representative_state(L, seed=1):
     """Model, and per band (onsite, delta), of the paper's random-disorder setting."""
     from largebdg.config import RunConfig
-    from largebdg.results import build_model
+    from largebdg.workflows.run import build_model
     from largebdg.scf import initial_state
 
     cfg = RunConfig.from_dict({"lattice": {"L": L}, "disorder": {"band1": {
@@ -60,7 +60,7 @@ def one_iteration(L, method, tolerance, strategy="probing"):
 
 def full_solve(L, method, tolerance):
     from largebdg.config import apply_overrides
-    from largebdg.results import run
+    from largebdg.workflows.run import run
 
     cfg, _, _ = representative_state(L)
     cfg = apply_overrides(cfg, [f"solver.method={method!r}".replace("'", '"'), f"solver.T={T}",
@@ -75,8 +75,9 @@ def full_solve(L, method, tolerance):
 
 def kernel_bandwidth(L=128, K=32, steps=200):
     """Achieved bytes/s of the fused Chebyshev step vs a STREAM-like copy, same process."""
-    from largebdg.kpm.recursion import BdGStencil, chebyshev_series_stencil
-    from largebdg.lattice import neighbour_index
+    from largebdg.kpm.recursion import chebyshev_series
+    from largebdg.operators.stencil import BdGStencil
+    from largebdg.model.lattice import neighbour_index
 
     N = L * L
     rng = np.random.default_rng(0)
@@ -86,9 +87,9 @@ def kernel_bandwidth(L=128, K=32, steps=200):
     X0 = rng.normal(size=(2 * N, K))
     rows, cols = np.arange(4 * N // K), np.zeros(4 * N // K, dtype=int)
     c = rng.normal(size=steps) * 1e-3
-    chebyshev_series_stencil(st, c[:3], X0, rows, cols)
+    chebyshev_series(st, c[:3], X0, rows, cols)
     t0 = time.perf_counter()
-    chebyshev_series_stencil(st, c, X0, rows, cols)
+    chebyshev_series(st, c, X0, rows, cols)
     per_step = (time.perf_counter() - t0) / (steps - 1)
     moved = 3 * X0.nbytes  # read X_m, read and write X_{m-1}: the minimum traffic of a step
     a = np.ones(2**25)  # 256 MiB, well beyond cache

@@ -23,7 +23,8 @@ import time
 import numpy as np
 
 from largebdg.observables.stiffness import exact_stiffness
-from largebdg.observables.stiffness_stochastic import spectral_scale, stochastic_stiffness
+from largebdg.observables.stiffness_stochastic import stochastic_stiffness
+from largebdg.operators.window import band_window as spectral_scale
 
 
 def band(L, seed=1):

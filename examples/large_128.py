@@ -13,7 +13,7 @@ from largebdg._optional import rank_size, world
 from largebdg.config import apply_overrides, load_config
 from largebdg.io import save_result
 from largebdg.plotting import plot_summary
-from largebdg.results import run
+from largebdg.workflows.run import run
 
 HERE = pathlib.Path(__file__).parent
 

@@ -25,7 +25,7 @@ def main(argv=None):
     dirs = run_seeds(args, config, "random128", args.T_points)
     if args.no_figures:
         return 0
-    from largebdg.plotting_paper import write_figure_set
+    from largebdg.plotting.paper import write_figure_set
 
     out = Path(args.out)
     for path in write_figure_set(dirs, out / "figures", prefix="fig1_128",

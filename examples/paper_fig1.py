@@ -97,7 +97,7 @@ def main(argv=None):
         run_sweep(clean, parse_values(args.T_points, name="--T-points"), clean_dir, args.quiet)
     if args.no_figures:
         return 0
-    from largebdg.plotting_paper import write_figure_set
+    from largebdg.plotting.paper import write_figure_set
 
     written = write_figure_set(dirs, Path(args.out) / "figures", prefix="fig1",
                                clean_dir=clean_dir, tc_file=Path(args.out) / "tc.json")

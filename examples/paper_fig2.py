@@ -52,7 +52,7 @@ def main(argv=None):
             run_sweep(config, parse_values(temperatures, name="--T-points"), dirs[0], args.quiet)
         if args.no_figures:
             continue
-        from largebdg.plotting_paper import write_figure_set
+        from largebdg.plotting.paper import write_figure_set
 
         for path in write_figure_set(dirs, out / "figures", prefix=f"fig2{letter}",
                                      tc_file=out / f"tc_{name}.json"):

@@ -8,7 +8,7 @@ Three systems on an L x L lattice (paper parameters, band 2 clean):
 
 Every T is solved with the dense engine, warm-started from the previous
 (lower) temperature, saved to ``OUT/CASE_T0.1234.h5`` and given the exact
-stiffness of both bands (``largebdg.observables.stiffness.attach_stiffness``).
+stiffness of both bands (``largebdg.workflows.stiffness.attach_stiffness``).
 Existing files are reused, so an interrupted run resumes where it stopped.
 Writes ``OUT/stiffness_vs_T.png`` and ``OUT/stiffness_vs_T.txt``.
 
@@ -19,7 +19,7 @@ Usage::
     python examples/stiffness_vs_T.py --out runs/stiffness --L 32 --plot-only  # what exists
 
 Keep in mind that on a finite lattice the normal state has a nonzero
-"stiffness", a finite-size Drude remainder (CONVENTIONS.md: 0.020 at L = 32,
+"stiffness", a finite-size Drude remainder (docs/model.md: 0.020 at L = 32,
 T = 0.1 for a clean band), so at L = 32 a value of a few 1e-2 is not evidence
 of superconductivity.
 """
@@ -30,12 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from largebdg.clean import mu_for_filling
+from largebdg.model.clean import mu_for_filling
 from largebdg.config import RunConfig
 from largebdg.io import load_result, save_result
-from largebdg.observables.critical import uniform_band_stiffness
-from largebdg.observables.stiffness import attach_stiffness
-from largebdg.results import run
+from largebdg.model.clean import uniform_band_stiffness
+from largebdg.workflows.stiffness import attach_stiffness
+from largebdg.workflows.run import run
 
 CASES = {
     "coupled": dict(g12=0.25, disorder=True),

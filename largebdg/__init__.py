@@ -4,16 +4,19 @@ The most used pieces are re-exported here::
 
     from largebdg import load_config, run, save_result, load_result
 
-See the documentation in ``docs/`` for the model, the engines and the file formats.
+The package is layered (``docs/architecture.md``): model -> operators -> kpm
+-> engines -> scf -> observables -> config -> io -> analysis -> workflows ->
+plotting -> cli, each importing only from the layers before it.
 """
 
-__version__ = "0.1.0"
-
-from .config import RunConfig, apply_overrides, load_config  # noqa: E402
-from .errors import AccuracyWarning, ConvergenceWarning, ParameterError  # noqa: E402
-from .io import load_result, save_result  # noqa: E402
-from .model import TwoBandModel  # noqa: E402
-from .results import Result, run  # noqa: E402
+from ._version import __version__
+from .config import RunConfig, apply_overrides, load_config
+from .errors import AccuracyWarning, ConvergenceWarning, ParameterError
+from .io import Observable, Result, load_result, load_sweep, save_result
+from .model import TwoBandModel
+from .workflows.run import run
+from .workflows.stiffness import attach_stiffness, compute_stiffness
+from .workflows.sweep import sweep
 
 __all__ = [
     "__version__",
@@ -21,10 +24,15 @@ __all__ = [
     "load_config",
     "apply_overrides",
     "run",
+    "sweep",
     "Result",
+    "Observable",
     "TwoBandModel",
     "save_result",
     "load_result",
+    "load_sweep",
+    "compute_stiffness",
+    "attach_stiffness",
     "ParameterError",
     "ConvergenceWarning",
     "AccuracyWarning",

@@ -8,6 +8,8 @@ inside NumPy.
 import math
 import numbers
 
+import numpy as np
+
 from .errors import ParameterError
 
 
@@ -41,3 +43,23 @@ def choice(name, value, allowed):
             f"'{name}' must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}"
         )
     return value
+
+
+def pair(name, value, low=-math.inf, high=math.inf, low_open=False, high_open=False):
+    """Return a per-band pair (band 1, band 2) as a tuple of floats; a number applies to both."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = (value, value)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ParameterError(
+            f"'{name}' must be a number or a list of two numbers (band 1, band 2), got {value!r}"
+        )
+    return tuple(real(f"{name}[{k}]", x, low, high, low_open=low_open, high_open=high_open)
+                 for k, x in enumerate(value))
+
+
+def positive_array(name, value):
+    """Return ``value`` as a float array of finite positive numbers (e.g. temperatures)."""
+    arr = np.asarray(value, dtype=float)
+    if np.any(~np.isfinite(arr)) or np.any(arr <= 0):
+        raise ParameterError(f"'{name}' must be positive finite numbers")
+    return arr

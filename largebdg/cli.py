@@ -26,6 +26,7 @@ writes files.
 """
 
 import argparse
+import contextlib
 import sys
 import warnings
 from collections.abc import Callable
@@ -34,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, plotting
+from . import plotting
 from ._optional import rank_size, world
+from ._version import __version__
 from .errors import AccuracyWarning, ConvergenceWarning, ParameterError
 
 __all__ = [
@@ -131,8 +133,25 @@ def _overrides(args):
     return items
 
 
+@contextlib.contextmanager
+def _reported_warnings(args):
+    """Collect warnings of a run: accuracy warnings printed once each as one line on stderr,
+    convergence warnings dropped (the command reports non-convergence from its results),
+    any other warning passed on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", AccuracyWarning)
+        yield
+    for message in sorted({str(w.message) for w in caught
+                           if issubclass(w.category, AccuracyWarning)}):
+        _say(args, f"{PROG}: warning: {message}", file=sys.stderr)
+    for w in caught:
+        if not issubclass(w.category, (ConvergenceWarning, AccuracyWarning)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 class _Progress:
-    """``callback(iteration, record)`` of :func:`largebdg.results.run` printing one line each."""
+    """``callback(iteration, record)`` of :func:`largebdg.workflows.run.run`, one line each."""
 
     HEADER = (f"{'iter':>5}  {'max|dDelta| 1, 2':>19}  {'filling err 1, 2':>19}  "
               f"{'mean|Delta| 1, 2':>19}  {'seconds':>8}")
@@ -152,7 +171,7 @@ def _solve(args):
     """``largebdg solve``: config -> overrides -> run -> save (and plot)."""
     from .config import apply_overrides, load_config
     from .io import check_output_path, save_result
-    from .results import run
+    from .workflows.run import run
 
     config = apply_overrides(load_config(args.config), _overrides(args))
     out = check_output_path(args.out, force=args.force, name="--out")
@@ -160,15 +179,8 @@ def _solve(args):
     s = config.solver
     _say(args, f"{PROG} solve: L = {config.lattice.L}, T = {s.T:g}, method = {s.method}, "
                f"tol = {s.tol:g}, max_iter = {s.max_iter} -> {out}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        warnings.simplefilter("always", AccuracyWarning)
+    with _reported_warnings(args):
         result = run(config, callback=_Progress(args))
-    for w in caught:
-        if issubclass(w.category, AccuracyWarning):
-            _say(args, f"{PROG}: warning: {w.message}", file=sys.stderr)
-        elif not issubclass(w.category, ConvergenceWarning):  # reported below from the result
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if _rank() == 0:
         if args.stiffness:
             _attach_stiffness(args, result)
@@ -190,15 +202,13 @@ def _solve(args):
 
 def _attach_stiffness(args, result):
     """Compute D_s of both bands into ``result`` (``--stiffness`` of solve)."""
-    from .observables.stiffness import EXACT_MAX_L, compute_stiffness
+    from .workflows.stiffness import compute_stiffness, resolve_method
 
-    method = args.stiffness
-    if method == "auto":
-        method = "exact" if result.L <= EXACT_MAX_L else "stochastic"
-    ds, err, settings = compute_stiffness(result, method=method)
-    result.stiffness, result.stiffness_stderr, result.stiffness_settings = ds, err, settings
+    method = resolve_method(args.stiffness, result.L)
+    obs = compute_stiffness(result, method=method)
+    result.observables["stiffness"] = obs
     _say(args, f"{PROG}: stiffness ({method}) D_s = "
-               + ", ".join(f"{d:.5g} +- {e:.1g}" for d, e in zip(ds, err)))
+               + ", ".join(f"{d:.5g} +- {e:.1g}" for d, e in zip(obs.value, obs.stderr)))
 
 
 CONFIG_ARGUMENT = arg("config", metavar="CONFIG.toml",
@@ -302,11 +312,9 @@ COMMANDS = {"solve": SOLVE, "plot": PLOT}
 def _stiffness(args):
     """``largebdg stiffness``: D_s per band of a result file, stored in that file."""
     from .io import load_result
-    from .observables.stiffness import EXACT_MAX_L, attach_stiffness
+    from .workflows.stiffness import attach_stiffness, resolve_method
 
-    method = args.method
-    if method == "auto":
-        method = "exact" if load_result(args.result).L <= EXACT_MAX_L else "stochastic"
+    method = resolve_method(args.method, load_result(args.result).L)
     kwargs = {}
     if method == "stochastic":
         kwargs = dict(num_vectors=args.vectors, num_moments=args.moments, seed=args.seed,
@@ -359,7 +367,7 @@ COMMANDS["stiffness"] = STIFFNESS
 def _sweep(args):
     """``largebdg sweep``: config -> overrides -> resumable sweep (-> figures)."""
     from .config import apply_overrides, load_config
-    from .sweep import parse_values, sweep
+    from .workflows.sweep import parse_values, sweep
 
     if (args.param is None) != (args.values is None):
         raise ParameterError("'--param' and '--values' go together: give both or neither")
@@ -388,25 +396,17 @@ def _sweep(args):
                    f"mean|Delta| = {point.mean_abs_gap[0]:.5g}, {point.mean_abs_gap[1]:.5g}; "
                    f"{point.path.name}")
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        warnings.simplefilter("always", AccuracyWarning)
+    with _reported_warnings(args):
         summary = sweep(config, values, parameter=parameter, outdir=args.out, force=args.force,
                         callback=lambda index, it, record: progress(it, record), on_point=report)
         _say(args, f"{PROG}: sweep finished, {summary.computed} points computed and "
                    f"{len(values) - summary.computed} found on disk; table "
                    f"{summary.outdir}/summary.csv")
         if args.plot and _rank() == 0:
-            from .plotting_paper import write_sweep_figures
+            from .plotting.paper import write_sweep_figures
 
             for path in write_sweep_figures(summary.outdir):
                 _say(args, f"{PROG}: wrote {path}")
-    for message in sorted({str(w.message) for w in caught
-                           if issubclass(w.category, AccuracyWarning)}):
-        _say(args, f"{PROG}: warning: {message}", file=sys.stderr)
-    for w in caught:
-        if not issubclass(w.category, (ConvergenceWarning, AccuracyWarning)):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     failed = [p for p in summary.points if not p.converged]
     if failed and _rank() == 0:
         print(f"{PROG}: {len(failed)} point(s) did not converge ({parameter} = "

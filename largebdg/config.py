@@ -39,8 +39,14 @@ import tomllib
 from dataclasses import dataclass, field
 
 from . import _validate as v
-from .disorder import GENERATORS
+from .engines import ENGINES
+from .engines.chebyshev import BACKENDS
+from .engines.chebyshev import DEFAULTS as CHEBYSHEV_DEFAULTS
 from .errors import ParameterError
+from .model import PAPER_PARAMETERS, TwoBandModel
+from .model.disorder import GENERATORS
+from .scf import DEFAULTS as SCF_DEFAULTS
+from .scf import MIXERS
 
 __all__ = [
     "LatticeConfig",
@@ -54,15 +60,8 @@ __all__ = [
 ]
 
 
-def _pair(name, value, low, high, low_open=True, high_open=False):
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = [value, value]
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ParameterError(f"'{name}' must be a number or a list of two numbers (band 1, band 2)")
-    return tuple(
-        v.real(f"{name}[{k}]", x, low, high, low_open=low_open, high_open=high_open)
-        for k, x in enumerate(value)
-    )
+_START_VECTORS = {"probing": "probing", "exact": "unit"}
+# the documented strategy names of the [chebyshev] section -> the engine's start vectors
 
 
 @dataclass(frozen=True)
@@ -86,18 +85,19 @@ class ModelConfig:
     bands (paper Eq. 12 and Methods).
     """
 
-    t: tuple = (1.0, 1.0)
-    g: tuple = (2.0, 1.0)
-    g12: float = 0.25
-    filling: tuple = (0.5, 0.8)
+    t: tuple = PAPER_PARAMETERS["t"]
+    g: tuple = PAPER_PARAMETERS["g"]
+    g12: float = PAPER_PARAMETERS["g12"]
+    filling: tuple = PAPER_PARAMETERS["filling"]
     common_mu: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "t", _pair("model.t", self.t, 0.0, float("inf")))
-        object.__setattr__(self, "g", _pair("model.g", self.g, 0.0, float("inf"), low_open=False))
+        object.__setattr__(self, "t", v.pair("model.t", self.t, 0.0, low_open=True))
+        object.__setattr__(self, "g", v.pair("model.g", self.g, 0.0))
         object.__setattr__(self, "g12", v.real("model.g12", self.g12))
         object.__setattr__(
-            self, "filling", _pair("model.filling", self.filling, 0.0, 2.0, high_open=True)
+            self, "filling",
+            v.pair("model.filling", self.filling, 0.0, 2.0, low_open=True, high_open=True)
         )
         if not isinstance(self.common_mu, bool):
             raise ParameterError("'model.common_mu' must be true or false")
@@ -152,23 +152,23 @@ class SolverConfig:
 
     method: str = "dense"
     T: float = 0.05
-    tol: float = 1e-5
-    tol_density: float = 1e-4
-    tol_filling: float = 1e-5
-    max_iter: int = 300
-    mixing: str = "anderson"
-    mixing_beta: float = 0.5
-    history: int = 8
+    tol: float = SCF_DEFAULTS["tol"]
+    tol_density: float = SCF_DEFAULTS["tol_density"]
+    tol_filling: float = SCF_DEFAULTS["tol_filling"]
+    max_iter: int = SCF_DEFAULTS["max_iter"]
+    mixing: str = SCF_DEFAULTS["mixing"]
+    mixing_beta: float = SCF_DEFAULTS["mixing_beta"]
+    history: int = SCF_DEFAULTS["history"]
 
     def __post_init__(self):
-        v.choice("solver.method", self.method, ("dense", "chebyshev"))
+        v.choice("solver.method", self.method, tuple(ENGINES))
         object.__setattr__(self, "T", v.real("solver.T", self.T, 0.0))
         for name in ("tol", "tol_density", "tol_filling"):
             object.__setattr__(
                 self, name, v.real(f"solver.{name}", getattr(self, name), 0.0, low_open=True)
             )
         v.positive_int("solver.max_iter", self.max_iter)
-        v.choice("solver.mixing", self.mixing, ("anderson", "linear"))
+        v.choice("solver.mixing", self.mixing, tuple(MIXERS))
         object.__setattr__(
             self, "mixing_beta", v.real("solver.mixing_beta", self.mixing_beta, 0.0, 1.0, True)
         )
@@ -187,13 +187,13 @@ class ChebyshevConfig:
     CSR reference recursion); under MPI both split the start vectors over ranks.
     """
 
-    tolerance: float = 1e-3
+    tolerance: float = CHEBYSHEV_DEFAULTS["tolerance"]
     num_moments: int = 0
     probing_distance: int = 0
     strategy: str = "probing"
-    block_size: int = 32
-    kernel_backend: str = "numba"
-    bound_safety: float = 0.03
+    block_size: int = CHEBYSHEV_DEFAULTS["block_size"]
+    kernel_backend: str = CHEBYSHEV_DEFAULTS["backend"]
+    bound_safety: float = CHEBYSHEV_DEFAULTS["bound_safety"]
 
     def __post_init__(self):
         object.__setattr__(
@@ -201,11 +201,24 @@ class ChebyshevConfig:
         )
         v.positive_int("chebyshev.num_moments", self.num_moments, minimum=0)
         v.positive_int("chebyshev.probing_distance", self.probing_distance, minimum=0)
-        v.choice("chebyshev.strategy", self.strategy, ("probing", "exact"))
+        v.choice("chebyshev.strategy", self.strategy, tuple(_START_VECTORS))
         v.positive_int("chebyshev.block_size", self.block_size)
-        v.choice("chebyshev.kernel_backend", self.kernel_backend, ("numba", "numpy"))
+        v.choice("chebyshev.kernel_backend", self.kernel_backend, BACKENDS)
         object.__setattr__(
             self, "bound_safety", v.real("chebyshev.bound_safety", self.bound_safety, 0.0, 0.5)
+        )
+
+
+    def engine_options(self):
+        """Keyword arguments of :class:`~largebdg.engines.chebyshev.ChebyshevEngine`."""
+        return dict(
+            tolerance=self.tolerance,
+            num_moments=self.num_moments or None,
+            probing_distance=self.probing_distance or None,
+            start_vectors=_START_VECTORS[self.strategy],
+            block_size=self.block_size,
+            backend=self.kernel_backend,
+            bound_safety=self.bound_safety,
         )
 
 
@@ -263,6 +276,16 @@ class RunConfig:
                 raise ParameterError(f"[disorder.{key}]: {e}") from e
         kwargs["disorder"] = tuple(bands)
         return cls(**kwargs)
+
+    def engine_options(self):
+        """Keyword arguments of the engine of ``solver.method`` (none for the dense engine)."""
+        return self.chebyshev.engine_options() if self.solver.method == "chebyshev" else {}
+
+    def build_model(self, potential):
+        """:class:`~largebdg.model.TwoBandModel` of this configuration with a potential (2, L, L)."""
+        m = self.model
+        return TwoBandModel(L=self.lattice.L, t=m.t, g=m.g, g12=m.g12, filling=m.filling,
+                            potential=potential, common_mu=m.common_mu)
 
     def to_dict(self):
         """Fully resolved nested dict, defaults included (TOML/JSON-ready)."""

@@ -7,8 +7,8 @@
 set -euo pipefail
 VENV=${1:-.venv}
 PKGS="python3-venv python3-numpy python3-scipy python3-matplotlib python3-h5py python3-numba
-python3-petsc4py-real python3-slepc4py-real python3-mpi4py openmpi-bin
-python3-pytest python3-hypothesis"
+python3-petsc4py-real python3-slepc4py-real python3-mpi4py openmpi-bin python3-tomli-w
+python3-pytest python3-pytest-xdist python3-hypothesis"
 
 missing=""
 for p in $PKGS; do
@@ -33,10 +33,14 @@ site=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['pur
 ls -d /usr/lib/petscdir/petsc*/*-real/lib/python3/dist-packages \
       /usr/lib/slepcdir/slepc*/*-real/lib/python3/dist-packages > "$site/largebdg-debian-petsc.pth"
 
-# pyamg >= 5.2 needs SciPy >= 1.11; Debian 12 ships SciPy 1.10
-"$VENV/bin/python" -c "import pyamg" 2>/dev/null || "$VENV/bin/pip" install -q "pyamg>=5.0,<5.2"
+# PyPI packages Debian 12 lacks.  Debian's petsc4py is built against NumPy 1.x, so this route
+# holds NumPy below 2 (the package itself does not: conda-forge's PETSc works with NumPy 2);
+# pyamg >= 5.2 needs SciPy >= 1.11 and Debian 12 ships SciPy 1.10.
+"$VENV/bin/python" -c "import pyamg" 2>/dev/null || "$VENV/bin/pip" install -q "pyamg>=5.0,<5.2" "numpy<2"
+# import-linter checks the package's layers in the test command (pyproject.toml)
+[ -x "$VENV/bin/lint-imports" ] || "$VENV/bin/pip" install -q "import-linter>=2" "numpy<2"
 "$VENV/bin/pip" install -q --no-deps --no-build-isolation -e .
 "$VENV/bin/python" -c "
-import largebdg, numpy, petsc4py, slepc4py, mpi4py, h5py, numba, pyamg
+import largebdg, numpy, petsc4py, slepc4py, mpi4py, h5py, numba, pyamg, tomli_w
 from largebdg._optional import slepc; slepc()
 print('setup: largebdg', largebdg.__version__, 'ready in $VENV (numpy', numpy.__version__ + ')')"

@@ -3,16 +3,18 @@ r"""Local averages from Chebyshev expansions of tanh(H/2T), without diagonalisat
 For each band the engine
 
 1. writes the current mean field into the band's PETSc matrix (values only)
-   and asks SLEPc for the spectral radius, widened by ``bound_safety``;
+   and asks SLEPc for the spectral radius, from which
+   :func:`~largebdg.operators.window.spectral_window` makes the window;
 2. chooses the number of moments M from T, the bound and the tolerance
    (:func:`~largebdg.kpm.coefficients.moments_for_tolerance`) and the probing
    distance d from the clean-band error model
    (:func:`~largebdg.kpm.probing.choose_distance`), unless they are given;
-3. runs the block recursion on start vectors that are unit vectors
-   (``strategy="exact"``, one per site, O(L^4 M)) or sums of unit vectors over
-   a distance-d colouring (``strategy="probing"``, O(L^2 M d^2)), and reads the
-   needed entries of the particle columns of tanh(H/2T) (see
-   :mod:`largebdg.engines`).
+3. runs the recursion (:func:`~largebdg.kpm.recursion.chebyshev_series`) on
+   start vectors (:mod:`largebdg.kpm.vectors`) that are unit vectors
+   (``start_vectors="unit"``, one per site, O(L^4 M); the configuration calls
+   this strategy ``"exact"``) or sums of unit vectors over a distance-d
+   colouring (``start_vectors="probing"``, O(L^2 M d^2)), and reads the needed
+   entries of the particle columns of tanh(H/2T) (see :mod:`largebdg.engines.base`).
 
 The tolerance is split evenly between truncation and probing; both bounds
 are worst-case sums of absolute values, so realised errors are usually far
@@ -25,19 +27,53 @@ site results.  Every column is computed by the same arithmetic whatever the
 number of ranks, so results do not depend on it.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._optional import rank_size, world
-from ..clean import mu_for_filling
 from ..errors import ParameterError
 from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients
 from ..kpm.probing import choose_distance, colouring
-from ..kpm.recursion import BdGStencil, chebyshev_series_reference, chebyshev_series_stencil
-from ..lattice import neighbour_index
+from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
+from ..kpm.vectors import colour_blocks
+from ..model.clean import mu_for_filling, reference_temperature
+from ..model.lattice import neighbour_index, neighbour_table
 from ..operators.petsc import PetscBdGOperator
-from . import LocalAverages
+from ..operators.stencil import BdGStencil
+from ..operators.window import BOUND_SAFETY, spectral_window
+from .base import LocalAverages
 
-__all__ = ["ChebyshevEngine"]
+__all__ = ["ChebyshevEngine", "Plan", "START_VECTORS", "BACKENDS", "DEFAULTS"]
+
+START_VECTORS = ("probing", "unit")
+"""Start vectors of the recursion: colour sums over a probing colouring, or one per site."""
+BACKENDS = ("numba", "numpy")
+"""Kernels: the fused stencil (:mod:`largebdg.operators.stencil`) or the SciPy CSR reference."""
+DEFAULTS = {"tolerance": 1e-3, "start_vectors": "probing", "block_size": 32,
+            "backend": "numba", "bound_safety": BOUND_SAFETY}
+"""Default settings of :class:`ChebyshevEngine` (and of the ``[chebyshev]`` config section)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Settings of one band's expansion, kept while the accuracy level and T stay the same.
+
+    Attributes
+    ----------
+    accuracy, T : float
+        The accuracy level and temperature the plan was made for.
+    scale : float
+        Half-width of the spectral window.
+    num_moments : int
+    probing_distance : int
+    """
+
+    accuracy: float
+    T: float
+    scale: float
+    num_moments: int
+    probing_distance: int
 
 
 class ChebyshevEngine:
@@ -53,7 +89,7 @@ class ChebyshevEngine:
         Fixed number of Chebyshev moments (default: from ``tolerance``).
     probing_distance : int, optional
         Fixed probing distance (default: from ``tolerance``).
-    strategy : {"probing", "exact"}
+    start_vectors : {"probing", "unit"}
     block_size : int
         Start vectors per block of the recursion.
     backend : {"numba", "numpy"}
@@ -66,31 +102,32 @@ class ChebyshevEngine:
 
     name = "chebyshev"
 
-    def __init__(self, model, *, tolerance=1e-3, num_moments=None, probing_distance=None,
-                 strategy="probing", block_size=32, backend="numba", bound_safety=0.03,
-                 comm=None):
-        if backend not in ("numba", "numpy"):
+    def __init__(self, model, *, tolerance=DEFAULTS["tolerance"], num_moments=None,
+                 probing_distance=None, start_vectors=DEFAULTS["start_vectors"],
+                 block_size=DEFAULTS["block_size"], backend=DEFAULTS["backend"],
+                 bound_safety=DEFAULTS["bound_safety"], comm=None):
+        if backend not in BACKENDS:
             raise ParameterError(f"'backend' must be 'numba' or 'numpy', got {backend!r}")
-        if strategy not in ("probing", "exact"):
-            raise ParameterError(f"'strategy' must be 'probing' or 'exact', got {strategy!r}")
+        if start_vectors not in START_VECTORS:
+            raise ParameterError(
+                f"'start_vectors' must be 'probing' or 'unit', got {start_vectors!r}")
         self.model = model
         self.tolerance = tolerance
         self.num_moments = num_moments
         self.probing_distance = probing_distance
-        self.strategy = strategy
+        self.start_vectors = start_vectors
         self.block_size = block_size
         self.backend = backend
         self.bound_safety = bound_safety
         self.comm = world() if comm is None else comm
         self.rank, self.size = rank_size(self.comm)
         L = model.L
-        nx, ny = neighbour_index(L, "x"), neighbour_index(L, "y")
-        self._nx, self._ny = nx, ny
-        self._neighbours = np.stack([nx, np.argsort(nx), ny, np.argsort(ny)], axis=1)
-        self._ops = [PetscBdGOperator(L, comm=self.comm) for _ in range(2)]
+        self._nx, self._ny = neighbour_index(L, "x"), neighbour_index(L, "y")
+        self._neighbours = neighbour_table(L)
+        self._ops = {}
         self._mu_tilde = {}
-        self._plans = [None, None]
-        self.last = [{}, {}]
+        self._plans = {}
+        self.last = {}
 
     def accuracy_schedule(self, residual, current=None):
         """Accuracy for the next iteration given the current max|delta Delta|.
@@ -109,45 +146,50 @@ class ChebyshevEngine:
 
     def settings(self):
         """Solver settings recorded with results (the last ones used per band)."""
+        bands = sorted(self.last)
         return {
-            "method": "chebyshev", "tolerance": self.tolerance, "strategy": self.strategy,
+            "method": "chebyshev", "tolerance": self.tolerance,
+            "strategy": "exact" if self.start_vectors == "unit" else "probing",
             "backend": self.backend, "block_size": self.block_size,
             "bound_safety": self.bound_safety, "mpi_ranks": self.size,
-            "num_moments": [b.get("num_moments") for b in self.last],
-            "probing_distance": [b.get("probing_distance") for b in self.last],
-            "spectral_bound": [b.get("spectral_bound") for b in self.last],
+            "num_moments": [self.last[b].num_moments for b in bands],
+            "probing_distance": [self.last[b].probing_distance for b in bands],
+            "spectral_bound": [self.last[b].scale for b in bands],
         }
+
+    def _operator(self, band):
+        if band not in self._ops:
+            self._ops[band] = PetscBdGOperator(self.model.L, comm=self.comm)
+        return self._ops[band]
 
     def _clean_mu_tilde(self, band, T):
         key = (band, T)
         if key not in self._mu_tilde:
             m = self.model
-            self._mu_tilde[key] = mu_for_filling(max(T, 1e-3), m.filling[band], t=m.t[band])
+            self._mu_tilde[key] = mu_for_filling(reference_temperature(T), m.filling[band],
+                                                 t=m.t[band])
         return self._mu_tilde[key]
 
     def plan(self, band, onsite, delta, T, accuracy=None):
-        """Spectral bound, moments and probing distance for one band (all ranks agree).
+        """The :class:`Plan` of one band (all ranks agree).
 
         The plan is kept while the requested accuracy and T stay the same and
-        the current spectral radius stays inside the kept bound, so that the
+        the current spectral radius stays inside the kept window, so that the
         self-consistency loop iterates one fixed map per accuracy level.
         """
         if T <= 0:
             raise ParameterError("'T' must be > 0 for the Chebyshev engine (use method='dense')")
         acc = self.tolerance if accuracy is None else max(accuracy, self.tolerance)
-        op = self._ops[band]
+        op = self._operator(band)
         op.update(self.model.t[band], onsite, delta)
         radius = op.spectral_bound()
-        kept = self._plans[band]
-        if kept is not None and kept[:2] == (acc, T) and radius <= kept[2]:
-            return kept[2:]
-        # widened, then rounded up onto a 1 % logarithmic grid: the scale (and the
-        # map being iterated) does not follow the last digits of the Krylov
-        # estimate, which differ between runs on different numbers of ranks
-        scale = float(np.exp(np.ceil(np.log(radius * (1 + self.bound_safety)) / 0.01) * 0.01))
+        kept = self._plans.get(band)
+        if kept is not None and (kept.accuracy, kept.T) == (acc, T) and radius <= kept.scale:
+            return kept
+        scale = spectral_window(radius, self.bound_safety)
         M = self.num_moments or moments_for_tolerance(T, scale, acc / 2)
         L = self.model.L
-        if self.strategy == "exact":
+        if self.start_vectors == "unit":
             d = L
         elif self.probing_distance:
             d = min(self.probing_distance, L)
@@ -155,8 +197,8 @@ class ChebyshevEngine:
             d = choose_distance(L, acc / 2, t=self.model.t[band],
                                 mu_tilde=self._clean_mu_tilde(band, T),
                                 delta=float(np.abs(delta).mean()), T=T)
-        self._plans[band] = (acc, T, scale, M, d)
-        return scale, M, d
+        self._plans[band] = Plan(acc, T, scale, M, d)
+        return self._plans[band]
 
     def averages(self, band, onsite, delta, T, accuracy=None):
         """:class:`LocalAverages` of ``band`` for the given mean field.
@@ -164,34 +206,26 @@ class ChebyshevEngine:
         ``accuracy`` (>= ``tolerance``) loosens the automatic moments and
         probing distance for early iterations.
         """
-        scale, M, d = self.plan(band, onsite, delta, T, accuracy)
-        coeffs = tanh_coefficients(T, scale, M)
-        self.last[band] = {"num_moments": int(M), "probing_distance": int(d),
-                           "spectral_bound": float(scale)}
+        plan = self.plan(band, onsite, delta, T, accuracy)
+        coeffs = tanh_coefficients(T, plan.scale, plan.num_moments)
+        self.last[band] = plan
         L = self.model.L
         N = L * L
-        colour = colouring(L, d)
+        colour = colouring(L, plan.probing_distance)
         C = int(colour.max()) + 1
-        order = np.argsort(colour, kind="stable")
-        first = np.searchsorted(colour[order], np.arange(C + 1))
         mine = np.array_split(np.arange(C), self.size)[self.rank]
         out = np.zeros((4, N))
         if self.backend == "numba":
-            stencil = BdGStencil(self._neighbours, self.model.t[band], onsite, delta, scale)
+            stencil = BdGStencil(self._neighbours, self.model.t[band], onsite, delta, plan.scale)
 
             def entries(X0, rows, cols):
-                return chebyshev_series_stencil(stencil, coeffs, X0, rows, cols)
+                return chebyshev_series(stencil, coeffs, X0, rows, cols)
         else:
-            A = self._ops[band].pattern.matrix(self.model.t[band], onsite, delta) / scale
+            A = self._operator(band).pattern.matrix(self.model.t[band], onsite, delta) / plan.scale
 
             def entries(X0, rows, cols):
                 return chebyshev_series_reference(A, coeffs, X0)[rows, cols]
-        for start in range(0, mine.size, self.block_size):
-            cols = mine[start: start + self.block_size]
-            X0 = np.zeros((2 * N, cols.size))
-            sites = np.concatenate([order[first[c]: first[c + 1]] for c in cols])
-            col = np.repeat(np.arange(cols.size), first[cols + 1] - first[cols])
-            X0[sites, col] = 1.0
+        for X0, sites, col in colour_blocks(colour, 2 * N, mine, self.block_size):
             rows = np.concatenate([sites, N + sites, self._nx[sites], self._ny[sites]])
             vals = entries(X0, rows, np.tile(col, 4)).reshape(4, sites.size)
             out[:, sites] = vals

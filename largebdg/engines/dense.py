@@ -6,18 +6,12 @@ Cost O(L^6) time and O(L^4) memory per band: practical up to L ~ 48-64.
 import numpy as np
 import scipy.linalg
 
-from ..lattice import neighbour_index
-from ..model import BdGPattern
-from . import LocalAverages
+from ..model.lattice import neighbour_index
+from ..model.thermal import thermal_factor
+from ..operators.pattern import BdGPattern
+from .base import LocalAverages
 
-__all__ = ["DenseEngine", "thermal_factor"]
-
-
-def thermal_factor(E, T):
-    """tanh(E / 2T) = 1 - 2 f(E), with the T = 0 limit sign(E)."""
-    if T == 0:
-        return np.sign(E)
-    return np.tanh(E / (2.0 * T))
+__all__ = ["DenseEngine"]
 
 
 class DenseEngine:
@@ -26,11 +20,13 @@ class DenseEngine:
     Parameters
     ----------
     model : TwoBandModel
+    comm : ignored
+        Every rank diagonalises on its own (the result is the same everywhere).
     """
 
     name = "dense"
 
-    def __init__(self, model):
+    def __init__(self, model, *, comm=None):
         self.model = model
         self.pattern = BdGPattern(model.L)
         self._nx = neighbour_index(model.L, "x")
@@ -39,6 +35,10 @@ class DenseEngine:
     def settings(self):
         """Solver settings recorded with results."""
         return {"method": "dense", "lapack_driver": "evr"}
+
+    def accuracy_schedule(self, residual, current=None):
+        """Always ``None``: the averages are exact."""
+        return None
 
     def eigensystem(self, band, onsite, delta):
         """Eigenvalues (ascending) and eigenvectors of the band's BdG matrix."""

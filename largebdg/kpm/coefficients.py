@@ -4,8 +4,8 @@ A function :math:`f(E)` on :math:`[-a, a]` is expanded as
 :math:`f(a x) \approx \sum_{m<M} g_m c_m T_m(x)` with the coefficients
 :math:`c_m` computed by a discrete cosine transform on Chebyshev nodes
 (exact for polynomials of degree < M, spectrally accurate otherwise) and
-optional kernel factors :math:`g_m` (Jackson, Lorentz) that damp Gibbs
-oscillations of discontinuous or spectral-density outputs.
+optional kernel factors :math:`g_m` (:mod:`largebdg.kpm.kernels`) that damp
+Gibbs oscillations of discontinuous or spectral-density outputs.
 
 The thermal factor :math:`\tanh(E/2T)` is analytic in a strip of half-width
 :math:`\pi T` around the real axis, so its coefficients decay like
@@ -24,9 +24,6 @@ __all__ = [
     "chebyshev_coefficients",
     "tanh_coefficients",
     "moments_for_tolerance",
-    "jackson_kernel",
-    "lorentz_kernel",
-    "KERNELS",
 ]
 
 
@@ -74,26 +71,3 @@ def moments_for_tolerance(T, scale, tolerance, maximum=200_000):
         if M >= maximum:
             return maximum
         M = min(2 * M, maximum)
-
-
-def jackson_kernel(num_moments):
-    """Jackson damping factors g_m (Weisse et al., Rev. Mod. Phys. 78, 275, Eq. 71)."""
-    M = v.positive_int("num_moments", num_moments)
-    m = np.arange(M)
-    q = np.pi / (M + 1)
-    return ((M - m + 1) * np.cos(q * m) + np.sin(q * m) / np.tan(q)) / (M + 1)
-
-
-def lorentz_kernel(num_moments, lam=4.0):
-    """Lorentz damping factors sinh(lam (1 - m/M)) / sinh(lam)."""
-    M = v.positive_int("num_moments", num_moments)
-    lam = v.real("lam", lam, 0.0, low_open=True)
-    m = np.arange(M)
-    return np.sinh(lam * (1 - m / M)) / np.sinh(lam)
-
-
-KERNELS = {
-    "none": lambda M: np.ones(M),
-    "jackson": jackson_kernel,
-    "lorentz": lorentz_kernel,
-}

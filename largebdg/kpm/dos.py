@@ -18,9 +18,11 @@ import numpy as np
 
 from .. import _validate as v
 from ..errors import ParameterError
-from ..lattice import neighbour_index
-from .coefficients import KERNELS
-from .recursion import BdGStencil
+from ..model.lattice import neighbour_table
+from ..operators.stencil import BdGStencil
+from .kernels import KERNELS
+from .recursion import chebyshev_vectors
+from .vectors import unit_block
 
 __all__ = ["local_moments", "local_dos"]
 
@@ -29,24 +31,24 @@ def local_moments(stencil, sites, num_moments):
     """mu_m = <i|T_m(H/a)|i> for the particle row of each site (two moments per product).
 
     Uses T_{2m} = 2 T_m^2 - 1 and T_{2m+1} = 2 T_{m+1} T_m - T_1, so M moments
-    need M/2 products (Weisse et al., Eqs. 34-35).
+    need M/2 products of :func:`~largebdg.kpm.recursion.chebyshev_vectors` on
+    unit start vectors (Weisse et al., Eqs. 34-35).
     """
     M = v.positive_int("num_moments", num_moments, minimum=2)
-    N2 = 2 * stencil.n_sites
-    X0 = np.zeros((N2, len(sites)))
-    X0[sites, np.arange(len(sites))] = 1.0
-    mu = np.zeros((M, len(sites)))
-    prev, cur = X0, stencil.matmat(X0)
+    sites = np.asarray(sites, dtype=np.int64)
+    cols = np.arange(sites.size)
+    mu = np.zeros((M, sites.size))
     mu[0] = 1.0
-    mu[1] = cur[sites, np.arange(len(sites))]
-    for m in range(1, (M + 1) // 2):
-        a, b = 2 * m, 2 * m + 1
-        if a < M:
-            mu[a] = 2 * np.einsum("ij,ij->j", cur, cur) - mu[0]
-        if b < M:
-            nxt = 2 * stencil.matmat(cur) - prev
-            mu[b] = 2 * np.einsum("ij,ij->j", nxt, cur) - mu[1]
-            prev, cur = cur, nxt
+    previous = None
+    vectors = chebyshev_vectors(stencil, unit_block(2 * stencil.n_sites, sites), M // 2 + 1)
+    for m, X in enumerate(vectors):
+        if m == 1:
+            mu[1] = X[sites, cols]
+        if m >= 1 and 2 * m < M:
+            mu[2 * m] = 2 * np.einsum("ij,ij->j", X, X) - mu[0]
+        if m >= 2 and 2 * m - 1 < M:
+            mu[2 * m - 1] = 2 * np.einsum("ij,ij->j", X, previous) - mu[1]
+        previous = X
     return mu
 
 
@@ -64,8 +66,8 @@ def local_dos(L, t, onsite, delta, sites, energies, *, scale, num_moments=512,
     energies : ndarray
         Energies inside (-scale, scale).
     scale : float
-        Half-width of the spectral window (at least the spectral radius, e.g.
-        ``PetscBdGOperator.spectral_bound()`` times 1.03).
+        Half-width of the spectral window, at least the spectral radius
+        (:func:`largebdg.operators.window.band_window`).
     num_moments : int
     kernel : {"jackson", "lorentz", "none"}
 
@@ -78,9 +80,7 @@ def local_dos(L, t, onsite, delta, sites, energies, *, scale, num_moments=512,
     energies = np.asarray(energies, dtype=float)
     if np.any(np.abs(energies) >= scale):
         raise ParameterError("'energies' must lie inside (-scale, scale)")
-    nx, ny = neighbour_index(L, "x"), neighbour_index(L, "y")
-    nbr = np.stack([nx, np.argsort(nx), ny, np.argsort(ny)], axis=1)
-    stencil = BdGStencil(nbr, t, onsite, delta, scale)
+    stencil = BdGStencil(neighbour_table(L), t, onsite, delta, scale)
     sites = np.asarray(sites, dtype=np.int64)
     mu = local_moments(stencil, sites, num_moments) * KERNELS[kernel](num_moments)[:, None]
     x = energies / scale

@@ -19,6 +19,7 @@ disorder shortens the decay; tests check the real error against it.
 import numpy as np
 
 from .. import _validate as v
+from ..model.clean import clean_tau
 
 __all__ = ["axis_colours", "colouring", "probing_error", "choose_distance"]
 
@@ -46,17 +47,6 @@ def colouring(L, d):
     return (cx[None, :] + C * cx[:, None]).ravel()
 
 
-def _clean_tau(L, t, mu_tilde, delta, T):
-    """Real-space particle-particle and particle-hole blocks of tanh(H/2T) of the clean band."""
-    k = 2 * np.pi * np.fft.fftfreq(L)
-    xi = -2 * t * (np.cos(k)[None, :] + np.cos(k)[:, None]) - mu_tilde
-    E = np.sqrt(xi**2 + delta**2)
-    th = np.tanh(E / (2 * T)) / E
-    pp = np.fft.ifft2(xi * th).real  # tau_pp(r) (momentum average of xi tanh / E)
-    ph = np.fft.ifft2(delta * th).real
-    return pp, ph
-
-
 def _lattice_error(pp, ph, d):
     L = pp.shape[0]
     if d >= L:
@@ -79,12 +69,12 @@ def probing_error(L, d, *, t, mu_tilde, delta, T):
     for the shifts s = 0 (diagonal, anomalous) and s = e_x (bonds), of the
     clean band with the given parameters.
     """
-    return _lattice_error(*_clean_tau(L, t, mu_tilde, delta, T), d)
+    return _lattice_error(*clean_tau(L, t, mu_tilde, delta, T), d)
 
 
 def choose_distance(L, tolerance, *, t, mu_tilde, delta, T, dmin=4):
     """Smallest probing distance whose modelled error (:func:`probing_error`) is <= tolerance."""
-    tau = _clean_tau(L, t, mu_tilde, delta, T)
+    tau = clean_tau(L, t, mu_tilde, delta, T)
     for d in range(dmin, L):
         if _lattice_error(*tau, d) <= tolerance:
             return d

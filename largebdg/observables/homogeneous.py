@@ -66,7 +66,8 @@ import numpy as np
 from scipy import optimize
 
 from .. import _validate as v
-from ..clean import mu_for_filling, pair_susceptibility
+from ..model import PAPER_PARAMETERS
+from ..model.clean import mu_for_filling, pair_susceptibility
 from ..errors import ParameterError
 
 __all__ = [
@@ -229,16 +230,17 @@ class Eq26Estimate:
     mu_tilde: float
 
 
-def eq26_homogeneous_gap(T, mean_delta1, *, g=(2.0, 1.0), g12=0.25, t2=1.0, filling2=0.8,
+def eq26_homogeneous_gap(T, mean_delta1, *, g=PAPER_PARAMETERS["g"], g12=PAPER_PARAMETERS["g12"],
+                         t2=PAPER_PARAMETERS["t"][1], filling2=PAPER_PARAMETERS["filling"][1],
                          L=None):
     r"""Solve paper Eq. (26) for :math:`\Delta_2^{(0)}`, self-consistently in Eq. (23).
 
     With :math:`c = (g_{12}/g_1)\bar\Delta_1` and the gap
     :math:`D = \Delta_2^{(0)} + c` of Eq. (23), Eq. (26) reads
     :math:`D\,[1 - g_2\alpha(D)] = c`, where
-    :math:`\alpha(D) =` :func:`~largebdg.clean.pair_susceptibility` of the clean
+    :math:`\alpha(D) =` :func:`~largebdg.model.clean.pair_susceptibility` of the clean
     weak band at :math:`\tilde\mu_2(D)` holding its filling
-    (:func:`~largebdg.clean.mu_for_filling`).  The left side increases with
+    (:func:`~largebdg.model.clean.mu_for_filling`).  The left side increases with
     :math:`D` and the root is bracketed by :math:`[c, c + g_2]`
     (:math:`\alpha \le 1/2D`); it is found with Brent's method.
 
@@ -348,7 +350,7 @@ class Eq7Fit:
         return self.g12 / self.g1 * x / (1.0 - x) * np.asarray(mean_delta1, dtype=float)
 
 
-def eq7_fit(T, delta0, mean_delta1, *, g=(2.0, 1.0), g12=0.25):
+def eq7_fit(T, delta0, mean_delta1, *, g=PAPER_PARAMETERS["g"], g12=PAPER_PARAMETERS["g12"]):
     r"""Fit the constants :math:`c_1, c_2` of paper Eq. (7) to measured :math:`\Delta_2^{(0)}(T)`.
 
     Eq. (26) is inverted point by point for

@@ -65,10 +65,10 @@ import scipy.sparse.csgraph  # noqa: F401 - sp.csgraph
 
 from .. import _validate as v
 from ..errors import AccuracyWarning, ParameterError
-from ..lattice import neighbour_index
-from .stiffness import _site_array
+from ..model.lattice import neighbour_index
+from .current import site_array
 
-__all__ = ["yosida", "bond_conductances", "network_stiffness", "result_network_stiffness"]
+__all__ = ["yosida", "bond_conductances", "network_stiffness"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -165,16 +165,16 @@ def network_stiffness(L, t, bond_x, bond_y, delta, T, *, direction="x", tol=1e-1
     t0 = time.perf_counter()
     N = L * L
     if conductances is None:
-        bond_x = _site_array("bond_x", bond_x, L)
-        bond_y = _site_array("bond_y", bond_y, L)
-        delta = _site_array("delta", delta, L)
+        bond_x = site_array("bond_x", bond_x, L)
+        bond_y = site_array("bond_y", bond_y, L)
+        delta = site_array("delta", delta, L)
         T = v.real("T", T, 0.0)
         gx = bond_conductances(L, t, bond_x, delta, T, "x")
         gy = bond_conductances(L, t, bond_y, delta, T, "y")
     else:
         if len(conductances) != 2:
             raise ParameterError("'conductances' must be a pair (g_x, g_y)")
-        gx, gy = (_site_array(f"conductances[{k}]", g, L) for k, g in enumerate(conductances))
+        gx, gy = (site_array(f"conductances[{k}]", g, L) for k, g in enumerate(conductances))
         if np.any(gx < 0) or np.any(gy < 0):
             raise ParameterError("'conductances' must be non-negative")
     nx, ny = neighbour_index(L, "x"), neighbour_index(L, "y")
@@ -218,21 +218,3 @@ def network_stiffness(L, t, bond_x, bond_y, delta, T, *, direction="x", tol=1e-1
         "mean_bond": mean_bond, "relaxation": relaxation, "iterations": len(residuals) - 1,
         "residual": residual, "clusters": int(n_comp), "seconds": time.perf_counter() - t0,
     }
-
-
-def result_network_stiffness(result, *, direction="x", tol=1e-10):
-    """Network approximation :func:`network_stiffness` for both bands of a result.
-
-    Returns
-    -------
-    ndarray, shape (2,)
-        Band 1 first.
-    """
-    L = result.L
-    out = np.zeros(2)
-    for band in range(2):
-        out[band], _ = network_stiffness(
-            L, float(result.config.model.t[band]), result.bond_x[band].ravel(),
-            result.bond_y[band].ravel(), result.delta[band].ravel(), float(result.T),
-            direction=direction, tol=tol)
-    return out

@@ -80,18 +80,17 @@ import scipy.fft
 import scipy.linalg
 
 from .. import _validate as v
-from .._optional import HAVE_PETSC
 from ..errors import ParameterError
-from ..kpm.coefficients import chebyshev_coefficients, moments_for_tolerance
-from ..kpm.recursion import BdGStencil, apply_step
-from ..lattice import neighbour_index
-from ..model import BdGPattern
-from .stiffness import _fermi_ratio, _site_array, kinetic_energy_x
+from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients
+from ..kpm.recursion import chebyshev_vectors
+from ..kpm.vectors import DISTRIBUTIONS, random_block
+from ..model.lattice import neighbour_table
+from ..model.thermal import fermi_ratio
+from ..operators.stencil import BdGStencil
+from ..operators.window import BOUND_SAFETY, band_window
+from .current import CurrentOperator, kinetic_energy_x, site_array
 
-__all__ = ["stochastic_stiffness", "kernel_expansion", "spectral_scale", "DISTRIBUTIONS"]
-
-DISTRIBUTIONS = ("rademacher", "gaussian")
-"""Random-vector distributions of :func:`stochastic_stiffness`."""
+__all__ = ["stochastic_stiffness", "kernel_expansion"]
 
 _CHUNK = 32  # moments folded into the accumulators per matrix product
 _BLOCK_BYTES = 4 * 1024**2  # default block: one moment of the block within 4 MiB
@@ -140,7 +139,7 @@ def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=Non
     rank_tol = kernel_tolerance / 10 if rank_tolerance is None else rank_tolerance
     j = np.arange(M)
     E = scale * np.cos(np.pi * (j + 0.5) / M)
-    F = _fermi_ratio(E, T)
+    F = fermi_ratio(E, T)
     rng = np.random.default_rng(12345)
     k = min(M, 48)
     while True:
@@ -184,45 +183,7 @@ def _auto_moments(T, scale, kernel_tolerance, tanh_tolerance):
     return int(max(m_kernel, m_tanh, 16))
 
 
-def spectral_scale(L, t, onsite, delta, bound_safety=0.03):
-    """Half-width of the Chebyshev window: the SLEPc spectral radius times (1 + bound_safety).
-
-    Uses :class:`~largebdg.operators.petsc.PetscBdGOperator`; without
-    petsc4py falls back to the Gershgorin bound.
-    """
-    if HAVE_PETSC:
-        from ..operators.petsc import PetscBdGOperator
-
-        op = PetscBdGOperator(L)
-        op.update(t, onsite, delta)
-        radius = op.spectral_bound()
-    else:  # pragma: no cover - depends on the installation
-        from ..operators.petsc import gershgorin_bound
-
-        pattern = BdGPattern(L)
-        radius = gershgorin_bound(pattern, pattern.values(t, onsite, delta))
-    return float(radius) * (1.0 + bound_safety)
-
-
 # ------------------------------------------------------------------ traces
-
-
-class _Current:
-    r"""The real antisymmetric :math:`\tilde A = \mathrm{diag}(A, A)`.
-
-    :math:`(A v)_i = t (v_{i-e} - v_{i+e})`, i.e. :math:`A_{i+e,i} = -A_{i,i+e} = t`.
-    """
-
-    def __init__(self, L, t, direction):
-        N = L * L
-        plus = neighbour_index(L, direction)
-        minus = np.argsort(plus)
-        self.plus = np.concatenate([plus, plus + N])
-        self.minus = np.concatenate([minus, minus + N])
-        self.t = t
-
-    def __call__(self, X):
-        return self.t * (X[self.minus] - X[self.plus])
 
 
 def _trace_samples(stencil, current, coeffs, lam, X0, *, with_tanh, memory_limit,
@@ -256,21 +217,12 @@ def _trace_samples(stencil, current, coeffs, lam, X0, *, with_tanh, memory_limit
     for g0 in range(0, Kf, group):
         cols = slice(g0, min(Kf, g0 + group))
         acc = np.zeros((cols.stop - cols.start, N2 * C))
-        older = newer = None  # T_{a-2} X, T_{a-1} X carried across chunks
+        vectors = chebyshev_vectors(stencil, X, M)
         for m0 in range(0, M, chunk):
             n = min(chunk, M - m0)
             for jj in range(n):
-                a = m0 + jj
-                if a == 0:
-                    buf[jj] = X
-                elif a == 1:
-                    apply_step(stencil, X, X, buf[jj], 1.0, 0.0)
-                else:
-                    apply_step(stencil, newer, older, buf[jj], 2.0, 1.0)
-                older, newer = newer, buf[jj]
+                buf[jj] = next(vectors)
             acc += coeffs[m0: m0 + n, cols].T @ buf[:n].reshape(n, -1)
-            older = None if older is None else older.copy()
-            newer = newer.copy()
         acc = acc.reshape(-1, N2, C)
         for kk, k in enumerate(range(cols.start, cols.stop)):
             Y = acc[kk]
@@ -283,21 +235,10 @@ def _trace_samples(stencil, current, coeffs, lam, X0, *, with_tanh, memory_limit
     return hop, trace
 
 
-def _random_block(rng, N2, B, distribution):
-    """B random columns, drawn one after the other (so blocking does not change the stream)."""
-    X = np.empty((N2, B))
-    for j in range(B):
-        if distribution == "rademacher":
-            X[:, j] = 2.0 * rng.integers(0, 2, N2) - 1.0
-        else:
-            X[:, j] = rng.standard_normal(N2)
-    return X
-
-
 def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=None,
                          tolerance=1e-4, seed=None, bond_x=None, direction="x",
                          block_size=None, distribution="rademacher", scale=None,
-                         bound_safety=0.03, memory_limit=2 * 1024**3):
+                         bound_safety=BOUND_SAFETY, memory_limit=2 * 1024**3):
     r"""Stochastic-trace estimate of the superfluid stiffness per site of one band.
 
     Parameters
@@ -330,8 +271,8 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
         The result does not depend on it.
     distribution : {"rademacher", "gaussian"}
     scale : float, optional
-        Half-width of the Chebyshev window; default SLEPc spectral radius
-        times ``1 + bound_safety``.  Must bound the spectrum.
+        Half-width of the Chebyshev window; default
+        :func:`~largebdg.operators.window.band_window`.  Must bound the spectrum.
     bound_safety : float
     memory_limit : int
         Bytes for moments and accumulators (default 2 GiB).
@@ -372,8 +313,8 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     """
     L = v.positive_int("L", L, minimum=3)
     t = v.real("t", t)
-    onsite = _site_array("onsite", onsite, L)
-    delta = _site_array("delta", delta, L)
+    onsite = site_array("onsite", onsite, L)
+    delta = site_array("delta", delta, L)
     T = v.real("T", T, 0.0, low_open=True)
     R = v.positive_int("num_vectors", num_vectors, minimum=2)
     if num_moments is not None:
@@ -386,11 +327,11 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     bound_safety = v.real("bound_safety", bound_safety, 0.0)
     memory_limit = v.positive_int("memory_limit", memory_limit)
     if bond_x is not None:
-        bond_x = _site_array("bond_x", bond_x, L)
+        bond_x = site_array("bond_x", bond_x, L)
     t0 = time.perf_counter()
     N = L * L
     if scale is None:
-        scale = spectral_scale(L, t, onsite, delta, bound_safety)
+        scale = band_window(L, t, onsite, delta, bound_safety=bound_safety)
     scale = v.real("scale", scale, 0.0, low_open=True)
 
     t_abs = max(abs(t), 1e-300)
@@ -400,13 +341,10 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     M = num_moments or _auto_moments(T, scale, kernel_tol, tanh_tol if with_tanh else None)
     coeffs, lam, rank_error = kernel_expansion(T, scale, M, kernel_tol)
     if with_tanh:
-        tanh_c = chebyshev_coefficients(lambda x: np.tanh(scale * x / (2 * T)), M)
-        coeffs = np.column_stack([tanh_c, coeffs])
+        coeffs = np.column_stack([tanh_coefficients(T, scale, M), coeffs])
 
-    nbr = np.stack([neighbour_index(L, "x"), np.argsort(neighbour_index(L, "x")),
-                    neighbour_index(L, "y"), np.argsort(neighbour_index(L, "y"))], axis=1)
-    stencil = BdGStencil(nbr, t, onsite, delta, scale)
-    current = _Current(L, t, direction)
+    stencil = BdGStencil(neighbour_table(L), t, onsite, delta, scale)
+    current = CurrentOperator(L, t, direction)
     if block_size is None:
         block_size = int(np.clip(_BLOCK_BYTES // (2 * N * 2 * 8), 1, 16))
     # shrink the block if even the smallest grouping would not fit
@@ -418,7 +356,7 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     trace = np.empty(R)
     for start in range(0, R, B):
         b = min(B, R - start)
-        X0 = _random_block(rng, 2 * N, b, distribution)
+        X0 = random_block(rng, 2 * N, b, distribution)
         h, tr = _trace_samples(stencil, current, coeffs, lam, X0, with_tanh=with_tanh,
                                memory_limit=memory_limit)
         hop[start: start + b] = h

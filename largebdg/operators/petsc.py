@@ -1,6 +1,6 @@
 """One band's BdG matrix as a PETSc AIJ matrix distributed by rows, and its spectral bound.
 
-The sparsity pattern (:class:`largebdg.model.BdGPattern`) is preallocated once
+The sparsity pattern (:class:`largebdg.operators.pattern.BdGPattern`) is preallocated once
 from NumPy CSR arrays with ``NEW_NONZERO_LOCATION_ERR`` set; every
 self-consistency step rewrites the values only (``setValuesCSR``).
 """
@@ -11,7 +11,7 @@ import numpy as np
 
 from .._optional import petsc, slepc
 from ..errors import AccuracyWarning
-from ..model import BdGPattern
+from .pattern import BdGPattern
 
 __all__ = ["PetscBdGOperator", "gershgorin_bound"]
 

@@ -1,0 +1,1 @@
+"""Analysis of solved sweeps: critical temperatures, clean references, sweep tables."""

@@ -1,0 +1,20 @@
+"""Figures only: gap maps, profiles and histograms of one result (:mod:`.maps`), and the
+panels of paper Figs. 1 and 2 from temperature sweeps (:mod:`.paper`).
+
+Matplotlib is imported only when a figure is drawn; the numbers drawn come
+from the analysis layer (:mod:`largebdg.analysis`).
+"""
+
+from .maps import (
+    BAND_COLORS,
+    figure_and_axes,
+    plot_convergence,
+    plot_gap_maps,
+    plot_histograms,
+    plot_profiles,
+    plot_summary,
+    profile_row,
+)
+
+__all__ = ["BAND_COLORS", "figure_and_axes", "profile_row", "plot_gap_maps", "plot_profiles",
+           "plot_histograms", "plot_convergence", "plot_summary"]

@@ -1,0 +1,161 @@
+r"""The self-consistency loop shared by every engine.
+
+One iteration maps the input mean field :math:`x = (\Delta_{\nu i}, n_{\nu i}, \mu_\nu)`
+to its output :math:`G(x)`:
+
+1. per band, ``onsite = V - g n / 2 - mu`` (paper Eqs. 11-12, disorder counted once);
+2. the engine returns :math:`F_{\nu i}` and :math:`n_{\nu i}` (Eqs. 13-14);
+3. gap equations (9a, 9b): :math:`\Delta_1 = g_1 F_1 + g_{12} F_2`,
+   :math:`\Delta_2 = g_2 F_2 + g_{12} F_1`;
+4. each band's chemical potential moves towards its filling
+   (:mod:`largebdg.scf.chemical_potential`),
+   :math:`\mu \to \mu + (n_\nu - \bar n_\nu)(1/\kappa_\nu + g_\nu / 2)`, a Newton
+   step with the compressibility :math:`\kappa_\nu` of the clean band and the
+   Hartree feedback.  With ``common_mu`` the bands instead share one
+   chemical potential, :math:`\mu_\nu = \mu + \delta_\nu`, whose band
+   offsets :math:`\delta_\nu` are those of the clean system at the same
+   temperature (:func:`largebdg.model.clean.clean_chemical_potentials`), and the single shift
+   holds the total filling :math:`n_1 + n_2` (paper Eq. 12): disorder then
+   moves electrons between the bands.
+
+A mixer (:mod:`largebdg.scf.mixing`) proposes the next input.  The loop stops
+when max|delta Delta| <= ``tol``, max|delta n| <= ``tol_density`` and every
+filling error <= ``tol_filling``; otherwise it warns with
+:class:`~largebdg.errors.ConvergenceWarning` and returns what it has, with
+``converged = False``.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import _validate as v
+from ..errors import ConvergenceWarning
+from .chemical_potential import ChemicalPotentialUpdate
+from .mixing import MIXERS
+from .state import SCFState, initial_state
+
+__all__ = ["SCFOutcome", "solve", "DEFAULTS"]
+
+DEFAULTS = {"tol": 1e-5, "tol_density": 1e-4, "tol_filling": 1e-5, "max_iter": 300,
+            "mixing": "anderson", "mixing_beta": 0.5, "history": 8}
+"""Default settings of :func:`solve` (and of the ``[solver]`` config section)."""
+
+
+@dataclass
+class SCFOutcome:
+    """What :func:`solve` returns.
+
+    ``state`` holds the output of the last map evaluation (gaps from the gap
+    equations, densities from the engine) and the chemical potentials that
+    produced it; ``averages`` the engine's last :class:`LocalAverages` per band.
+    """
+
+    state: SCFState
+    averages: tuple
+    converged: bool
+    iterations: int
+    history: dict = field(default_factory=dict)
+
+
+def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_density"],
+          tol_filling=DEFAULTS["tol_filling"], max_iter=DEFAULTS["max_iter"],
+          mixing=DEFAULTS["mixing"], mixing_beta=DEFAULTS["mixing_beta"],
+          history=DEFAULTS["history"], initial=None, callback=None):
+    """Iterate the mean-field map of ``model`` to self-consistency.
+
+    Parameters
+    ----------
+    model : TwoBandModel
+    engine : Engine
+        The :class:`~largebdg.engines.base.Engine` computing the local averages;
+        its ``accuracy_schedule(residual, current) -> accuracy`` lets
+        approximate engines run cheap settings while far from convergence
+        (``current`` is ``None`` at the start; the mixer history restarts
+        whenever the accuracy changes).
+    T : float
+        Temperature (units of t, k_B = 1), >= 0.
+    tol, tol_density, tol_filling : float
+        Stopping thresholds on max|delta Delta|, max|delta n| and the filling errors.
+    max_iter : int
+        Iteration limit.
+    mixing : {"anderson", "linear"}
+    mixing_beta : float
+        Linear weight of the mixer.
+    history : int
+        Anderson history length.
+    initial : SCFState, optional
+        Warm start (e.g. the neighbouring temperature of a sweep).
+    callback : callable, optional
+        Called after every iteration as ``callback(iteration, record)`` with the
+        history record (a dict).
+
+    Returns
+    -------
+    SCFOutcome
+    """
+    T = v.real("T", T, 0.0)
+    v.positive_int("max_iter", max_iter)
+    N = model.n_sites
+    g1, g2 = model.g
+    state = initial if initial is not None else initial_state(model, T)
+    chem = ChemicalPotentialUpdate(model, T)
+    schedule = engine.accuracy_schedule
+    mu_weight = np.sqrt(N)
+    mixer = MIXERS[mixing](beta=mixing_beta, history=history)
+    x = state.pack(mu_weight)
+    keys = ("max_ddelta", "max_ddensity", "filling_error", "mean_abs_delta", "mu", "accuracy",
+            "seconds")
+    hist = {k: [] for k in keys}
+    accuracy = schedule(np.inf, None)
+    converged = False
+    for it in range(1, max_iter + 1):
+        t0 = time.perf_counter()
+        s = SCFState.unpack(x, N, mu_weight)
+        s.mu = chem.project(s.mu)
+        avg = tuple(
+            engine.averages(b, model.onsite(b, s.density[b], s.mu[b]), s.delta[b], T,
+                            accuracy=accuracy)
+            for b in range(2)
+        )
+        F = np.array([a.F for a in avg])
+        n_out = np.array([a.n for a in avg])
+        delta_out = np.array([g1 * F[0] + model.g12 * F[1], g2 * F[1] + model.g12 * F[0]])
+        nbar = n_out.mean(axis=1)
+        mu_out = chem.update(s.mu, nbar)
+        out = SCFState(delta_out, n_out, mu_out)
+        r = out.pack(mu_weight) - x
+        ddelta = np.abs(delta_out - s.delta).max(axis=1)
+        ddens = np.abs(n_out - s.density).max(axis=1)
+        ferr = chem.filling_error(nbar)
+        rec = {
+            "max_ddelta": ddelta, "max_ddensity": ddens, "filling_error": ferr,
+            "mean_abs_delta": np.abs(delta_out).mean(axis=1), "mu": s.mu.copy(),
+            "accuracy": np.nan if accuracy is None else accuracy,
+            "seconds": time.perf_counter() - t0,
+        }
+        for k in keys:
+            hist[k].append(rec[k])
+        if callback is not None:
+            callback(it, rec)
+        final_accuracy = accuracy == schedule(0.0, accuracy)
+        if (ddelta.max() <= tol and ddens.max() <= tol_density and ferr.max() <= tol_filling
+                and final_accuracy):
+            converged = True
+            break
+        new_accuracy = schedule(ddelta.max(), accuracy)
+        if new_accuracy != accuracy:
+            accuracy = new_accuracy
+            mixer.reset()
+        x = mixer.step(x, r)
+    if not converged:
+        warnings.warn(
+            f"self-consistency did not converge in {max_iter} iterations "
+            f"(max|dDelta| = {ddelta.max():.2e}, tol = {tol:.1e}); returning the last iterate",
+            ConvergenceWarning, stacklevel=2,
+        )
+    history_arrays = {k: np.array(hist[k], dtype=float) for k in keys}
+    return SCFOutcome(state=SCFState(delta_out, n_out, s.mu.copy()), averages=avg,
+                      converged=converged, iterations=it, history=history_arrays)

@@ -1,0 +1,1 @@
+"""Drivers: one solve (:mod:`.run`), resumable sweeps (:mod:`.sweep`), stiffness of results."""

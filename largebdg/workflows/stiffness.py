@@ -1,0 +1,171 @@
+r"""Superfluid stiffness of a solved result: method choice, both bands, storage in the file.
+
+The observables themselves (:mod:`largebdg.observables.stiffness`,
+:mod:`~largebdg.observables.stiffness_stochastic`,
+:mod:`~largebdg.observables.network`) work on one band's mean field; this
+module applies them to a :class:`~largebdg.io.result.Result` and returns an
+:class:`~largebdg.io.result.Observable` (value, uncertainty and settings per
+band), which :func:`attach_stiffness` stores in a result file.
+"""
+
+import time
+
+import numpy as np
+
+from .. import _validate as v
+from .._version import __version__
+from ..errors import ParameterError
+from ..io import Observable, load_result, update_result
+from ..observables.network import network_stiffness
+from ..observables.stiffness import exact_stiffness
+from ..observables.stiffness_stochastic import stochastic_stiffness
+
+__all__ = ["compute_stiffness", "attach_stiffness", "resolve_method", "EXACT_MAX_L", "METHODS"]
+
+EXACT_MAX_L = 48
+"""Largest L for which :func:`compute_stiffness` accepts ``method="exact"`` (O(L^6) time)."""
+
+METHODS = ("exact", "stochastic", "network")
+"""Stiffness methods of :func:`compute_stiffness` (``auto`` is resolved by :func:`resolve_method`)."""
+
+
+def resolve_method(method, L):
+    """The stiffness method for ``method`` (``"auto"`` or one of :data:`METHODS`) at size ``L``.
+
+    ``auto`` is the exact (dense) method up to :data:`EXACT_MAX_L`, the
+    stochastic estimator above.
+    """
+    v.choice("method", method, ("auto",) + METHODS)
+    if method == "auto":
+        return "exact" if L <= EXACT_MAX_L else "stochastic"
+    return method
+
+
+def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
+                      num_moments=None, tolerance=1e-4, seed=None, use_bond_averages=True,
+                      **options):
+    r"""Superfluid stiffness of both bands of a solved result.
+
+    Parameters
+    ----------
+    result : Result
+        Self-consistent solution (the mean field enters at fixed
+        :math:`\Delta`, as in paper Eqs. 32-35).
+    method : {"exact", "stochastic", "network", "auto"}
+        ``"exact"``: :func:`~largebdg.observables.stiffness.exact_stiffness`
+        (dense, refused for L > :data:`EXACT_MAX_L`).  ``"stochastic"``:
+        :func:`~largebdg.observables.stiffness_stochastic.stochastic_stiffness`,
+        linear in L² per random vector.  ``"network"``: the labelled
+        network approximation :func:`~largebdg.observables.network.network_stiffness`.
+    direction : {"x", "y"}
+    num_vectors, num_moments, tolerance, seed
+        Settings of the stochastic estimator (ignored otherwise);
+        ``seed`` feeds ``numpy.random.default_rng``, the bands get independent
+        streams spawned from it.
+    use_bond_averages : bool
+        Stochastic only: take :math:`\langle -k_x \rangle` from the result's
+        bond averages (exact up to the solver's tolerance) instead of a
+        stochastic trace.
+    **options
+        Further keywords of ``stochastic_stiffness`` (``block_size``,
+        ``memory_limit``, ``distribution``, ``scale``, ``bound_safety``).
+
+    Returns
+    -------
+    Observable
+        ``value`` :math:`D_s` per band (band 1 first, per site, SWZ convention),
+        ``stderr`` its standard error (0 for ``"exact"`` and ``"network"``),
+        ``settings`` what was done (method, direction, vectors, moments,
+        spectral scales, seed, wall time, package version), JSON-ready.
+        Unpacks as ``ds, err, settings``.
+
+    Raises
+    ------
+    ParameterError
+        On a bad method or setting, or ``method="exact"`` with L > EXACT_MAX_L.
+    """
+    L = result.L
+    method = resolve_method(method, L)
+    v.choice("direction", direction, ("x", "y"))
+    if method == "exact" and L > EXACT_MAX_L:
+        raise ParameterError(
+            f"'method' = 'exact' diagonalises dense {2 * L * L} x {2 * L * L} matrices and is "
+            f"limited to L <= {EXACT_MAX_L} (got L = {L}); use method 'stochastic'"
+        )
+    T = float(result.T)
+    t0 = time.perf_counter()
+    ds, err = np.zeros(2), np.zeros(2)
+    settings = {"method": method, "direction": direction, "largebdg_version": __version__}
+    bonds = result.bond_x if direction == "x" else result.bond_y
+    if method == "exact":
+        for band in range(2):
+            ds[band] = exact_stiffness(L, *result.band_mean_field(band), T, direction=direction)
+    elif method == "network":
+        for band in range(2):
+            ds[band], _ = network_stiffness(
+                L, float(result.config.model.t[band]), result.bond_x[band].ravel(),
+                result.bond_y[band].ravel(), result.delta[band].ravel(), T,
+                direction=direction)
+    else:
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        streams = np.random.SeedSequence(seed).spawn(2)
+        infos = []
+        for band in range(2):
+            ds[band], err[band], info = stochastic_stiffness(
+                L, *result.band_mean_field(band), T, num_vectors=num_vectors,
+                num_moments=num_moments, tolerance=tolerance, seed=streams[band],
+                direction=direction,
+                bond_x=bonds[band].ravel() if use_bond_averages else None, **options)
+            infos.append(info)
+        settings.update({
+            "num_vectors": int(num_vectors), "seed": int(seed), "tolerance": float(tolerance),
+            "diamagnetic": infos[0]["diamagnetic"],
+            "num_moments": [i["num_moments"] for i in infos],
+            "rank": [i["rank"] for i in infos],
+            "spectral_scale": [i["scale"] for i in infos],
+            "distribution": infos[0]["distribution"],
+            "kinetic": [i["kinetic"] for i in infos],
+            "correlator": [i["correlator"] for i in infos],
+        })
+    settings["wall_time"] = time.perf_counter() - t0
+    return Observable(ds, err, settings)
+
+
+def attach_stiffness(path, method="exact", *, force=False, **kwargs):
+    """Compute the stiffness of a result file and store it there.
+
+    Adds (or, with ``force``, replaces) the datasets ``stiffness`` and
+    ``stiffness_stderr`` (shape (2,), band 1 first) and the JSON attribute
+    ``stiffness_settings`` with :func:`largebdg.io.update_result`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Result file written by :func:`largebdg.io.save_result`.
+    method : {"exact", "stochastic", "network", "auto"}
+    force : bool
+        Replace a stiffness already stored in the file.
+    **kwargs
+        Passed to :func:`compute_stiffness`.
+
+    Returns
+    -------
+    Observable
+        As :func:`compute_stiffness`.
+
+    Raises
+    ------
+    FileExistsError
+        If the file already holds a stiffness and ``force`` is false.
+    """
+    result = load_result(path)
+    if result.stiffness is not None and not force:
+        raise FileExistsError(
+            f"'{path}' already holds a stiffness ({result.stiffness_settings.get('method', '?')}); "
+            "use --force (force=True) to replace it"
+        )
+    obs = compute_stiffness(result, method, **kwargs)
+    update_result(path, {"stiffness": obs.value, "stiffness_stderr": obs.stderr},
+                  {"stiffness_settings": obs.settings})
+    return obs

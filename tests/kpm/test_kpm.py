@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+
+from largebdg.errors import ParameterError
+from largebdg.kpm import recursion
+from largebdg.kpm.coefficients import (chebyshev_coefficients, moments_for_tolerance,
+                                       tanh_coefficients)
+from largebdg.kpm.kernels import jackson_kernel, lorentz_kernel
+from largebdg.operators.stencil import BdGStencil
+from largebdg.kpm.probing import axis_colours, choose_distance, colouring, probing_error
+from largebdg.model.lattice import neighbour_index
+from largebdg.operators.pattern import BdGPattern
+
+from _helpers import TOL_SAME
+
+
+def test_coefficients_exact_for_polynomials():
+    c = chebyshev_coefficients(lambda x: 4 * x**3 - 3 * x + 0.5, 8)  # T_3 - ... + 0.5 T_0
+    assert np.allclose(c, [0.5, 0, 0, 1, 0, 0, 0, 0], atol=1e-14)
+
+
+@pytest.mark.parametrize("T, scale", [(0.098, 9.0), (0.05, 5.0)])
+def test_tanh_truncation_meets_tolerance(T, scale):
+    x = np.linspace(-1, 1, 4001)
+    errors = []
+    for tol in (1e-2, 1e-4, 1e-6):
+        M = moments_for_tolerance(T, scale, tol)
+        approx = np.polynomial.chebyshev.chebval(x, tanh_coefficients(T, scale, M))
+        err = np.abs(approx - np.tanh(scale * x / (2 * T))).max()
+        assert err <= tol
+        errors.append(err)
+    assert errors[0] > errors[1] > errors[2]
+
+
+def test_kernels():
+    g = jackson_kernel(64)
+    assert g[0] == pytest.approx(1.0) and np.all(np.diff(g) < 0) and g[-1] > 0
+    lo = lorentz_kernel(64, 4.0)
+    assert lo[0] == pytest.approx(1.0) and np.all(np.diff(lo) < 0)
+    with pytest.raises(ParameterError, match="num_moments"):
+        jackson_kernel(0)
+
+
+def _stencil(L, rng, scale=10.0):
+    N = L * L
+    nx, ny = neighbour_index(L, "x"), neighbour_index(L, "y")
+    nbr = np.stack([nx, np.argsort(nx), ny, np.argsort(ny)], axis=1)
+    onsite, delta = rng.normal(size=N) * 2, rng.normal(size=N) * 0.3
+    A = BdGPattern(L).matrix(1.0, onsite, delta) / scale
+    return BdGStencil(nbr, 1.0, onsite, delta, scale), A
+
+
+def test_stencil_kernel_matches_reference(rng):
+    st, A = _stencil(12, rng)
+    X0 = rng.normal(size=(A.shape[0], 7))
+    assert np.abs(st.matmat(X0) - A @ X0).max() < TOL_SAME
+    c = rng.normal(size=40)
+    ref = recursion.chebyshev_series_reference(A, c, X0)
+    full = recursion.chebyshev_series(st, c, X0)
+    assert np.abs(full - ref).max() < 1e-11
+    rows = rng.integers(0, A.shape[0], 100)
+    cols = rng.integers(0, 7, 100)
+    picked = recursion.chebyshev_series(st, c, X0, rows, cols)
+    assert np.abs(picked - ref[rows, cols]).max() < 1e-11
+
+
+def test_colouring_distance():
+    for L, d in [(32, 5), (30, 7), (128, 22), (17, 4)]:
+        cx = axis_colours(L, d)
+        for c in np.unique(cx):
+            pos = np.nonzero(cx == c)[0]
+            gaps = np.diff(np.concatenate([pos, [pos[0] + L]]))
+            assert gaps.min() >= d
+    col = colouring(8, 8)
+    assert np.array_equal(np.sort(col), np.arange(64))  # d >= L: one site per colour
+
+
+def test_probing_error_model_decreases():
+    errs = [probing_error(64, d, t=1.0, mu_tilde=-1.0, delta=0.2, T=0.1) for d in (6, 12, 24)]
+    assert errs[0] > errs[1] > errs[2]
+    d = choose_distance(64, 1e-3, t=1.0, mu_tilde=-1.0, delta=0.2, T=0.1)
+    assert probing_error(64, d, t=1.0, mu_tilde=-1.0, delta=0.2, T=0.1) <= 1e-3
+
+
+def test_probing_error_model_bounds_clean_band():
+    """For a clean band the real probing errors are the signed sums the model bounds by |.|."""
+    L, T, mu, delta = 16, 0.2, -1.0, 0.3
+    N = L * L
+    H = BdGPattern(L).matrix(1.0, np.full(N, -mu), np.full(N, delta)).toarray()
+    E, W = np.linalg.eigh(H)
+    tau = (W * np.tanh(E / (2 * T))) @ W.T
+    sites = np.arange(N)
+    nx = neighbour_index(L, "x")
+    for d in (4, 8):
+        col = colouring(L, d)
+        X = np.zeros((2 * N, col.max() + 1))
+        X[sites, col] = 1
+        Y = tau @ X
+        real = max(np.abs(Y[sites, col] - tau[sites, sites]).max(),
+                   np.abs(Y[N + sites, col] - tau[N + sites, sites]).max(),
+                   np.abs(Y[nx, col] - tau[nx, sites]).max())
+        model = probing_error(L, d, t=1.0, mu_tilde=mu, delta=delta, T=T)
+        assert real <= model * (1 + 1e-9)
+        assert real > 0.1 * model  # a bound, but not a vacuous one
+
+
+def test_local_dos_matches_broadened_dense(rng):
+    from largebdg.kpm.dos import local_dos, local_moments
+
+    L = 8
+    N = L * L
+    onsite, delta = rng.normal(size=N), np.full(N, 0.3)
+    H = BdGPattern(L).matrix(1.0, onsite, delta).toarray()
+    E, W = np.linalg.eigh(H)
+    scale = 1.05 * np.abs(E).max()
+    # moments are exact: mu_m = sum_n |W_in|^2 T_m(E_n / a)
+    nx, ny = neighbour_index(L, "x"), neighbour_index(L, "y")
+    nbr = np.stack([nx, np.argsort(nx), ny, np.argsort(ny)], axis=1)
+    st = BdGStencil(nbr, 1.0, onsite, delta, scale)
+    mu = local_moments(st, [0, 5], 9)
+    ref = np.cos(np.arange(9)[:, None] * np.arccos(E / scale)[None, :]) @ (W[[0, 5]] ** 2).T
+    assert np.abs(mu - ref).max() < 1e-12
+    # the damped expansion integrates to the particle weight and resolves the spectrum
+    e = np.linspace(-0.99 * scale, 0.99 * scale, 4001)
+    rho = local_dos(L, 1.0, onsite, delta, [0], e, scale=scale, num_moments=256)
+    assert np.all(rho > -1e-10)  # Jackson kernel: positive
+    assert np.trapz(rho[:, 0], e) == pytest.approx(1.0, abs=1e-2)
+    with pytest.raises(ParameterError, match="kernel"):
+        local_dos(L, 1.0, onsite, delta, [0], e, scale=scale, kernel="gauss")
