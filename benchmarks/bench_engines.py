@@ -28,8 +28,8 @@ T = 0.098
 def representative_state(L, seed=1):
     """Model, and per band (onsite, delta), of the paper's random-disorder setting."""
     from largebdg.config import RunConfig
-    from largebdg.workflows.run import build_model
     from largebdg.scf import initial_state
+    from largebdg.workflows.run import build_model
 
     cfg = RunConfig.from_dict({"lattice": {"L": L}, "disorder": {"band1": {
         "kind": "random", "strength": 4.0, "density": 0.5, "seed": seed}}})
@@ -76,8 +76,8 @@ def full_solve(L, method, tolerance):
 def kernel_bandwidth(L=128, K=32, steps=200):
     """Achieved bytes/s of the fused Chebyshev step vs a STREAM-like copy, same process."""
     from largebdg.kpm.recursion import chebyshev_series
-    from largebdg.operators.stencil import BdGStencil
     from largebdg.model.lattice import neighbour_index
+    from largebdg.operators.stencil import BdGStencil
 
     N = L * L
     rng = np.random.default_rng(0)

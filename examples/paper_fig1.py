@@ -20,8 +20,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from largebdg.config import apply_overrides, load_config
 from largebdg.sweep import parse_values, sweep
+
+from largebdg.config import apply_overrides, load_config
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_T = "0.06,0.098,0.14,0.16,0.18,0.2,0.22,0.24,0.26"

@@ -30,12 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from largebdg.model.clean import mu_for_filling
 from largebdg.config import RunConfig
 from largebdg.io import load_result, save_result
-from largebdg.model.clean import uniform_band_stiffness
-from largebdg.workflows.stiffness import attach_stiffness
+from largebdg.model.clean import mu_for_filling, uniform_band_stiffness
 from largebdg.workflows.run import run
+from largebdg.workflows.stiffness import attach_stiffness
 
 CASES = {
     "coupled": dict(g12=0.25, disorder=True),

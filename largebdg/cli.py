@@ -33,8 +33,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from . import plotting
 from ._optional import rank_size, world
 from ._version import __version__
@@ -135,9 +133,11 @@ def _overrides(args):
 
 @contextlib.contextmanager
 def _reported_warnings(args):
-    """Collect warnings of a run: accuracy warnings printed once each as one line on stderr,
-    convergence warnings dropped (the command reports non-convergence from its results),
-    any other warning passed on."""
+    """Collect the warnings of a run and report them once each.
+
+    Accuracy warnings become one line on stderr, convergence warnings are dropped (the
+    command reports non-convergence from its results), any other warning is passed on.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         warnings.simplefilter("always", AccuracyWarning)
@@ -192,11 +192,11 @@ def _solve(args):
         _say(args, f"{PROG}: converged in {result.iterations} iterations, wall time "
                    f"{result.wall_time:.2f} s, mean|Delta| = {gaps}; saved {out}")
         return EXIT_OK
-    last = np.max(result.history["max_ddelta"][-1])
     if _rank() == 0:
-        print(f"{PROG}: not converged after {result.iterations} iterations "
-              f"(max|dDelta| = {last:.2e}, tol = {s.tol:.1e}), wall time {result.wall_time:.2f} s; "
-              f"result saved to {out} with converged = False", file=sys.stderr, flush=True)
+        reason = result.solver_settings.get("not_converged", "")
+        print(f"{PROG}: not converged after {result.iterations} iterations ({reason}), wall time "
+              f"{result.wall_time:.2f} s; result saved to {out} with converged = False",
+              file=sys.stderr, flush=True)
     return EXIT_NOT_CONVERGED
 
 
@@ -207,8 +207,9 @@ def _attach_stiffness(args, result):
     method = resolve_method(args.stiffness, result.L)
     obs = compute_stiffness(result, method=method)
     result.observables["stiffness"] = obs
+    pairs = zip(obs.value, obs.stderr, strict=True)
     _say(args, f"{PROG}: stiffness ({method}) D_s = "
-               + ", ".join(f"{d:.5g} +- {e:.1g}" for d, e in zip(obs.value, obs.stderr)))
+               + ", ".join(f"{d:.5g} +- {e:.1g}" for d, e in pairs))
 
 
 CONFIG_ARGUMENT = arg("config", metavar="CONFIG.toml",

@@ -282,7 +282,7 @@ class RunConfig:
         return self.chebyshev.engine_options() if self.solver.method == "chebyshev" else {}
 
     def build_model(self, potential):
-        """:class:`~largebdg.model.TwoBandModel` of this configuration with a potential (2, L, L)."""
+        """Build the :class:`~largebdg.model.TwoBandModel` with a potential map (2, L, L)."""
         m = self.model
         return TwoBandModel(L=self.lattice.L, t=m.t, g=m.g, g12=m.g12, filling=m.filling,
                             potential=potential, common_mu=m.common_mu)

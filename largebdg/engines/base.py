@@ -2,8 +2,9 @@ r"""The engine interface: what computes one band's local averages for a given me
 
 Every engine satisfies the :class:`Engine` protocol: ``averages(band, onsite,
 delta, T, accuracy=None)`` returns :class:`LocalAverages`, ``settings()`` what
-it used, and ``accuracy_schedule(residual, current)`` the accuracy it is asked
-for next (``None`` for exact engines); the self-consistency loop
+it used, ``accuracy_schedule(residual, current)`` the accuracy it is asked
+for next (``None`` for exact engines), ``error_estimate`` its measured error at
+convergence and ``tighten`` a refinement when that is too large; the self-consistency loop
 (:mod:`largebdg.scf`) drives all of them the same way.
 
 All averages follow from one matrix function of the BdG matrix,
@@ -71,3 +72,9 @@ class Engine(Protocol):
 
     def accuracy_schedule(self, residual, current=None):
         """Accuracy for the next iteration given max|delta Delta|; ``None`` if always exact."""
+
+    def error_estimate(self, band, onsite, delta, T):
+        """Return the ``estimate`` of the averages' error and its ``tolerance``; None if exact."""
+
+    def tighten(self, band):
+        """Refine the settings of ``band`` after a failed estimate; False if it cannot."""

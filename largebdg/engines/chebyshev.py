@@ -5,10 +5,11 @@ For each band the engine
 1. writes the current mean field into the band's PETSc matrix (values only)
    and asks SLEPc for the spectral radius, from which
    :func:`~largebdg.operators.window.spectral_window` makes the window;
-2. chooses the number of moments M from T, the bound and the tolerance
-   (:func:`~largebdg.kpm.coefficients.moments_for_tolerance`) and the probing
-   distance d from the clean-band error model
-   (:func:`~largebdg.kpm.probing.choose_distance`), unless they are given;
+2. chooses the number of moments M from T, the window and the tolerance
+   (:func:`~largebdg.kpm.coefficients.moments_for_tolerance`: the neglected
+   tail of the tanh series, a uniform bound) and the probing distance d from
+   the *measured* probing error of the current mean field (below), unless they
+   are given;
 3. runs the recursion (:func:`~largebdg.kpm.recursion.chebyshev_series`) on
    start vectors (:mod:`largebdg.kpm.vectors`) that are unit vectors
    (``start_vectors="unit"``, one per site, O(L^4 M); the configuration calls
@@ -16,25 +17,44 @@ For each band the engine
    colouring (``start_vectors="probing"``, O(L^2 M d^2)), and reads the needed
    entries of the particle columns of tanh(H/2T) (see :mod:`largebdg.engines.base`).
 
-The tolerance is split evenly between truncation and probing; both bounds
-are worst-case sums of absolute values, so realised errors are usually far
-smaller (tests compare with the dense engine).
+Error control.  The tolerance is split evenly between truncation and probing.
+The truncation error is bounded by the neglected tail of the tanh series
+(:func:`~largebdg.kpm.coefficients.truncation_bound`).  The probing error is
+measured, not modelled: the probes of a few colour classes are repeated with a
+nested colouring of m times the spacing (:func:`~largebdg.kpm.probing.refined_labels`),
+whose own error is far smaller, so their difference is the probing error at
+every site of those classes -- whole sublattices spread over the sample, so the
+rare large errors of big clean puddles are seen.  The estimate is that
+difference times :data:`REFINEMENT_SAFETY`.  A plan takes the cheapest
+distance whose estimate on ``plan_classes`` classes meets the budget; disorder
+that localises a band shortens its d automatically.  ``probing_model="clean"``
+uses instead the worst-case model of the clean band
+(:func:`~largebdg.kpm.probing.choose_distance`, typically a few hundred times
+above the realised error).  At convergence :meth:`ChebyshevEngine.error_estimate`
+re-measures the error on the final mean field with ``verify_fraction`` of the
+colour classes; if it exceeds the tolerance, :meth:`ChebyshevEngine.tighten`
+raises the band's distance and the self-consistency loop goes on, and a result
+whose estimate still exceeds the tolerance (e.g. hand-set ``num_moments`` or
+``probing_distance`` too small) is never called converged.
 
-MPI: every rank holds the (sparse, O(L^2)) mean field, the PETSc matrix is
-distributed by rows for SLEPc, and the colours are split between ranks, each
-running the fused kernel on its own start vectors; one ``Allreduce`` joins the
-site results.  Every column is computed by the same arithmetic whatever the
-number of ranks, so results do not depend on it.
+Parallelism.  Blocks of start vectors run in ``threads`` Python threads, each
+with the serial, GIL-free kernel (one recursion per core, as MPI ranks do);
+under MPI the colours are split between ranks, each running its own share;
+one ``Allreduce`` joins the site results.  Every column is computed by the
+same arithmetic whatever the number of ranks and threads.
 """
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._optional import rank_size, world
 from ..errors import ParameterError
-from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients
-from ..kpm.probing import choose_distance, colouring
+from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients, truncation_bound
+from ..kpm.probing import choose_distance, colouring, probing_distances, refined_labels
 from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
 from ..kpm.vectors import colour_blocks
 from ..model.clean import mu_for_filling, reference_temperature
@@ -44,14 +64,25 @@ from ..operators.stencil import BdGStencil
 from ..operators.window import BOUND_SAFETY, spectral_window
 from .base import LocalAverages
 
-__all__ = ["ChebyshevEngine", "Plan", "START_VECTORS", "BACKENDS", "DEFAULTS"]
+__all__ = ["ChebyshevEngine", "Plan", "START_VECTORS", "BACKENDS", "PROBING_MODELS", "DEFAULTS"]
 
 START_VECTORS = ("probing", "unit")
 """Start vectors of the recursion: colour sums over a probing colouring, or one per site."""
 BACKENDS = ("numba", "numpy")
 """Kernels: the fused stencil (:mod:`largebdg.operators.stencil`) or the SciPy CSR reference."""
+PROBING_MODELS = ("measured", "clean")
+"""How the probing distance is chosen: measured on colour classes, or the clean-band worst case."""
+PLAN_MARGIN = 10.0
+"""A plan takes the cheapest distance whose estimate on a few classes is PLAN_MARGIN times below
+the probing budget: the rare large errors of the whole lattice are up to about ten times those
+of two classes (measured at L = 64, docs/performance.md), and the final check measures them all."""
+REFINEMENT_SAFETY = 1.25
+"""The probing error e_d at a site is at most |y_d - y_md| / (1 - rho), rho = e_md / e_d the
+error ratio of the refined colouring; 1.25 allows rho <= 0.2 (measured 0.003-0.15 at L = 64,
+docs/performance.md)."""
 DEFAULTS = {"tolerance": 1e-3, "start_vectors": "probing", "block_size": 32,
-            "backend": "numba", "bound_safety": BOUND_SAFETY}
+            "backend": "numba", "bound_safety": BOUND_SAFETY, "probing_model": "measured",
+            "plan_classes": 2, "verify_fraction": 1.0}
 """Default settings of :class:`ChebyshevEngine` (and of the ``[chebyshev]`` config section)."""
 
 
@@ -67,6 +98,10 @@ class Plan:
         Half-width of the spectral window.
     num_moments : int
     probing_distance : int
+    truncation : float
+        Bound of the truncation error (neglected tail of the tanh series).
+    probing : float
+        Estimated probing error (0 for unit start vectors).
     """
 
     accuracy: float
@@ -74,6 +109,8 @@ class Plan:
     scale: float
     num_moments: int
     probing_distance: int
+    truncation: float
+    probing: float
 
 
 class ChebyshevEngine:
@@ -96,6 +133,16 @@ class ChebyshevEngine:
         Fused stencil kernel or the SciPy CSR reference recursion.
     bound_safety : float
         Relative widening of the SLEPc spectral bound.
+    probing_model : {"measured", "clean"}
+        Choice of the probing distance: measured on colour classes, or the clean-band
+        worst-case model.
+    plan_classes : int
+        Colour classes measured per candidate distance when a plan is made.
+    verify_fraction : float
+        Fraction of the colour classes measured by :meth:`error_estimate`.
+    threads : int, optional
+        Threads over blocks of start vectors (default: the cores available to this
+        process divided by the number of MPI ranks).
     comm : mpi4py communicator, optional
         Default ``MPI.COMM_WORLD`` if mpi4py is available.
     """
@@ -105,7 +152,9 @@ class ChebyshevEngine:
     def __init__(self, model, *, tolerance=DEFAULTS["tolerance"], num_moments=None,
                  probing_distance=None, start_vectors=DEFAULTS["start_vectors"],
                  block_size=DEFAULTS["block_size"], backend=DEFAULTS["backend"],
-                 bound_safety=DEFAULTS["bound_safety"], comm=None):
+                 bound_safety=DEFAULTS["bound_safety"], probing_model=DEFAULTS["probing_model"],
+                 plan_classes=DEFAULTS["plan_classes"],
+                 verify_fraction=DEFAULTS["verify_fraction"], threads=None, comm=None):
         if backend not in BACKENDS:
             raise ParameterError(f"'backend' must be 'numba' or 'numpy', got {backend!r}")
         if start_vectors not in START_VECTORS:
@@ -119,8 +168,18 @@ class ChebyshevEngine:
         self.block_size = block_size
         self.backend = backend
         self.bound_safety = bound_safety
+        if probing_model not in PROBING_MODELS:
+            raise ParameterError(
+                f"'probing_model' must be 'measured' or 'clean', got {probing_model!r}")
+        self.probing_model = probing_model
+        self.plan_classes = plan_classes
+        self.verify_fraction = verify_fraction
         self.comm = world() if comm is None else comm
         self.rank, self.size = rank_size(self.comm)
+        self.threads = threads or max(1, len(os.sched_getaffinity(0)) // self.size)
+        self._sample_round = 0
+        self._dmin = {}
+        self._last_probe = {}
         L = model.L
         self._nx, self._ny = neighbour_index(L, "x"), neighbour_index(L, "y")
         self._neighbours = neighbour_table(L)
@@ -151,10 +210,14 @@ class ChebyshevEngine:
             "method": "chebyshev", "tolerance": self.tolerance,
             "strategy": "exact" if self.start_vectors == "unit" else "probing",
             "backend": self.backend, "block_size": self.block_size,
-            "bound_safety": self.bound_safety, "mpi_ranks": self.size,
+            "bound_safety": self.bound_safety, "mpi_ranks": self.size, "threads": self.threads,
+            "probing_model": self.probing_model, "plan_classes": self.plan_classes,
+            "verify_fraction": self.verify_fraction,
             "num_moments": [self.last[b].num_moments for b in bands],
             "probing_distance": [self.last[b].probing_distance for b in bands],
             "spectral_bound": [self.last[b].scale for b in bands],
+            "truncation_bound": [self.last[b].truncation for b in bands],
+            "probing_estimate": [self.last[b].probing for b in bands],
         }
 
     def _operator(self, band):
@@ -189,16 +252,158 @@ class ChebyshevEngine:
         scale = spectral_window(radius, self.bound_safety)
         M = self.num_moments or moments_for_tolerance(T, scale, acc / 2)
         L = self.model.L
+        entries = self._entries(band, onsite, delta, scale, tanh_coefficients(T, scale, M))
         if self.start_vectors == "unit":
-            d = L
+            d, probing = L, 0.0
         elif self.probing_distance:
             d = min(self.probing_distance, L)
-        else:
+            probing = self._measured_probing(band, entries, d, self.plan_classes)
+        elif self.probing_model == "clean":
             d = choose_distance(L, acc / 2, t=self.model.t[band],
                                 mu_tilde=self._clean_mu_tilde(band, T),
                                 delta=float(np.abs(delta).mean()), T=T)
-        self._plans[band] = Plan(acc, T, scale, M, d)
+            probing = self._measured_probing(band, entries, d, self.plan_classes)
+        else:
+            floor = max(self._dmin.get(band, 0), kept.probing_distance if kept else 0)
+            for d in [x for x in probing_distances(L) if x >= floor]:
+                probing = self._measured_probing(band, entries, d, self.plan_classes)
+                if probing * PLAN_MARGIN <= acc / 2:
+                    break
+        self._plans[band] = Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing)
         return self._plans[band]
+
+    def _entries(self, band, onsite, delta, scale, coeffs):
+        """``entries(X0, rows, cols)``: the entries of tanh(H/2T) X0 the engine reads."""
+        if self.backend == "numba":
+            stencil = BdGStencil(self._neighbours, self.model.t[band], onsite, delta, scale)
+
+            def entries(X0, rows, cols):
+                return chebyshev_series(stencil, coeffs, X0, rows, cols,
+                                        parallel=self.threads == 1)
+        else:
+            A = self._operator(band).pattern.matrix(self.model.t[band], onsite, delta) / scale
+
+            def entries(X0, rows, cols):
+                return chebyshev_series_reference(A, coeffs, X0)[rows, cols]
+        return entries
+
+    def _probe(self, entries, labels, classes):
+        """Probed (tau_ii, tau_hole, tau_x, tau_y), shape (4, N), of the sites of ``classes``.
+
+        Start vectors are the sums of unit vectors over the classes of the partition
+        ``labels``; they are split between ranks and threads and joined.
+        """
+        N = self.model.n_sites
+        out = np.zeros((4, N))
+        mine = np.array_split(np.asarray(classes), self.size)[self.rank]
+
+        def run(block):
+            X0, sites, col = block
+            rows = np.concatenate([sites, N + sites, self._nx[sites], self._ny[sites]])
+            out[:, sites] = entries(X0, rows, np.tile(col, 4)).reshape(4, sites.size)
+
+        self._map(run, colour_blocks(labels, 2 * N, mine, self.block_size))
+        if self.size > 1:
+            total = np.empty_like(out)
+            self.comm.Allreduce(out, total)
+            out = total
+        return out
+
+    def _measured_probing(self, band, entries, d, num_classes, coarse=None):
+        """Estimated largest probing error of distance d on ``num_classes`` random classes.
+
+        The classes' probes (``coarse``, shape (4, N), if already known) are compared with
+        those of the nested colouring of m times the spacing
+        (:func:`~largebdg.kpm.probing.refined_labels`); the classes are drawn afresh on
+        every call, the same on every rank.
+        """
+        L = self.model.L
+        if d >= L:
+            return 0.0
+        colour = colouring(L, d)
+        C = int(colour.max()) + 1
+        rng = np.random.default_rng([L, band, self._sample_round])
+        self._sample_round += 1
+        classes = np.sort(rng.choice(C, size=min(max(num_classes, 1), C), replace=False))
+        if coarse is None:
+            coarse = self._probe(entries, colour, classes)
+        labels = refined_labels(L, d)
+        fine = self._probe(entries, labels, np.unique(labels[np.isin(colour, classes)]))
+        sites = np.isin(colour, classes)
+        return REFINEMENT_SAFETY * float(np.abs(coarse[:, sites] - fine[:, sites]).max())
+
+    def _map(self, fn, items):
+        """Apply ``fn`` to every item, in ``threads`` threads (serial kernels release the GIL).
+
+        Items are drawn lazily, so only ``threads`` blocks are in memory at once.
+        """
+        items = iter(items)
+        if self.threads == 1:
+            for item in items:
+                fn(item)
+            return
+        lock = threading.Lock()
+
+        def worker():
+            while True:
+                with lock:
+                    item = next(items, None)
+                if item is None:
+                    return
+                fn(item)
+
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            for future in [pool.submit(worker) for _ in range(self.threads)]:
+                future.result()
+
+    def error_estimate(self, band, onsite, delta, T):
+        """Error estimate of the local averages of ``band`` for this mean field.
+
+        Re-measures the probing error of the current plan on a fresh draw of
+        ``verify_fraction`` of the colour classes (by default all of them, reusing the
+        probes of the last :meth:`averages` call on the same mean field) and adds the
+        truncation bound.
+
+        Returns
+        -------
+        dict
+            ``estimate`` (truncation + probing), ``truncation``, ``probing``, the
+            ``probing_distance`` and ``num_moments`` of the plan, and the ``tolerance``
+            the estimate is to be compared with.
+        """
+        plan = self.plan(band, onsite, delta, T)
+        L = self.model.L
+        probing = 0.0
+        if plan.probing_distance < L:
+            entries = self._entries(band, onsite, delta, plan.scale,
+                                    tanh_coefficients(T, plan.scale, plan.num_moments))
+            C = int(colouring(L, plan.probing_distance).max()) + 1
+            num_classes = int(np.ceil(self.verify_fraction * C))
+            last = self._last_probe.get(band)
+            coarse = None
+            if (num_classes == C and last is not None and last[0] == plan
+                    and np.array_equal(last[1], onsite) and np.array_equal(last[2], delta)):
+                coarse = last[3]
+            probing = self._measured_probing(band, entries, plan.probing_distance, num_classes,
+                                             coarse)
+        return {"estimate": plan.truncation + probing, "truncation": plan.truncation,
+                "probing": probing, "probing_distance": int(plan.probing_distance),
+                "num_moments": int(plan.num_moments), "tolerance": self.tolerance}
+
+    def tighten(self, band):
+        """Raise the probing distance of ``band`` to the next colouring; False if impossible.
+
+        Called when :meth:`error_estimate` exceeds the tolerance; the next plan of the
+        band starts from the larger distance.  Hand-set settings are never changed.
+        """
+        kept = self._plans.get(band)
+        if (kept is None or self.start_vectors == "unit" or self.probing_distance
+                or self.num_moments or kept.probing_distance >= self.model.L):
+            return False
+        larger = [d for d in probing_distances(self.model.L) if d > kept.probing_distance]
+        self._dmin[band] = larger[0]
+        del self._plans[band]
+        return True
 
     def averages(self, band, onsite, delta, T, accuracy=None):
         """:class:`LocalAverages` of ``band`` for the given mean field.
@@ -209,28 +414,8 @@ class ChebyshevEngine:
         plan = self.plan(band, onsite, delta, T, accuracy)
         coeffs = tanh_coefficients(T, plan.scale, plan.num_moments)
         self.last[band] = plan
-        L = self.model.L
-        N = L * L
-        colour = colouring(L, plan.probing_distance)
-        C = int(colour.max()) + 1
-        mine = np.array_split(np.arange(C), self.size)[self.rank]
-        out = np.zeros((4, N))
-        if self.backend == "numba":
-            stencil = BdGStencil(self._neighbours, self.model.t[band], onsite, delta, plan.scale)
-
-            def entries(X0, rows, cols):
-                return chebyshev_series(stencil, coeffs, X0, rows, cols)
-        else:
-            A = self._operator(band).pattern.matrix(self.model.t[band], onsite, delta) / plan.scale
-
-            def entries(X0, rows, cols):
-                return chebyshev_series_reference(A, coeffs, X0)[rows, cols]
-        for X0, sites, col in colour_blocks(colour, 2 * N, mine, self.block_size):
-            rows = np.concatenate([sites, N + sites, self._nx[sites], self._ny[sites]])
-            vals = entries(X0, rows, np.tile(col, 4)).reshape(4, sites.size)
-            out[:, sites] = vals
-        if self.size > 1:
-            total = np.empty_like(out)
-            self.comm.Allreduce(out, total)
-            out = total
+        colour = colouring(self.model.L, plan.probing_distance)
+        entries = self._entries(band, onsite, delta, plan.scale, coeffs)
+        out = self._probe(entries, colour, np.arange(int(colour.max()) + 1))
+        self._last_probe[band] = (plan, np.array(onsite), np.array(delta), out)
         return LocalAverages.from_tau(*out)

@@ -3,7 +3,6 @@
 Cost O(L^6) time and O(L^4) memory per band: practical up to L ~ 48-64.
 """
 
-import numpy as np
 import scipy.linalg
 
 from ..model.lattice import neighbour_index
@@ -39,6 +38,14 @@ class DenseEngine:
     def accuracy_schedule(self, residual, current=None):
         """Always ``None``: the averages are exact."""
         return None
+
+    def error_estimate(self, band, onsite, delta, T):
+        """None: exact up to rounding."""
+        return None
+
+    def tighten(self, band):
+        """False: nothing to refine."""
+        return False
 
     def eigensystem(self, band, onsite, delta):
         """Eigenvalues (ascending) and eigenvectors of the band's BdG matrix."""

@@ -1,4 +1,4 @@
-"""The result of a self-consistent solve: data only (the driver is :mod:`largebdg.workflows.run`)."""
+"""The result of a self-consistent solve, data only (its driver: :mod:`largebdg.workflows.run`)."""
 
 from dataclasses import dataclass, field
 from typing import NamedTuple

@@ -24,6 +24,7 @@ __all__ = [
     "chebyshev_coefficients",
     "tanh_coefficients",
     "moments_for_tolerance",
+    "truncation_bound",
 ]
 
 
@@ -71,3 +72,15 @@ def moments_for_tolerance(T, scale, tolerance, maximum=200_000):
         if M >= maximum:
             return maximum
         M = min(2 * M, maximum)
+
+
+def truncation_bound(T, scale, num_moments):
+    """Neglected tail sum_{m >= M} |c_m| of tanh(E/2T): a uniform bound of the truncation error.
+
+    It bounds the error of every matrix element of the expanded tanh(H/2T) for
+    a spectrum inside the window (the counterpart of :func:`moments_for_tolerance`
+    for a given M, e.g. one set by hand).
+    """
+    M = v.positive_int("num_moments", num_moments)
+    c = np.abs(tanh_coefficients(T, scale, 2 * M + 64))  # 2M + 64 keeps the DCT aliasing negligible
+    return float(c[M:].sum())

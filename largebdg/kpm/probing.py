@@ -21,7 +21,8 @@ import numpy as np
 from .. import _validate as v
 from ..model.clean import clean_tau
 
-__all__ = ["axis_colours", "colouring", "probing_error", "choose_distance"]
+__all__ = ["axis_colours", "colouring", "probing_error", "choose_distance", "probing_distances",
+           "refined_labels"]
 
 
 def axis_colours(L, d):
@@ -79,3 +80,36 @@ def choose_distance(L, tolerance, *, t, mu_tilde, delta, T, dmin=4):
         if _lattice_error(*tau, d) <= tolerance:
             return d
     return L
+
+
+
+
+def probing_distances(L, dmin=4):
+    """Probing distances of distinct cost, cheapest first; the last one, L, is exact.
+
+    The colouring of distance d depends only on q = floor(L/d) (:func:`axis_colours`) and
+    costs C = ceil(L/q)² start vectors; of the distances with equal C the largest is kept.
+    """
+    best = {}
+    for d in range(max(dmin, 1), L + 1):
+        best[int(colouring(L, d).max())] = d  # same cost: the later, larger d wins
+    return sorted(best.values())
+
+
+def refined_labels(L, d):
+    """A finer colouring nested in ``colouring(L, d)``, with m times its spacing.
+
+    With q = floor(L/d) segments per axis and m the smallest prime factor of q, every
+    colour class c splits into the m² classes ``m² c + (s_x mod m) + m (s_y mod m)`` by the
+    segment indices s_x, s_y of its sites, whose sites are at least m floor(L/q) apart (for
+    m = q, one site each).  Comparing the probes of both colourings measures the error of
+    the coarser one (:class:`largebdg.engines.chebyshev.ChebyshevEngine`).
+    """
+    q = max(L // d, 1)
+    if q == 1:
+        raise ValueError("the colouring of d >= L is exact; there is nothing to refine")
+    m = next(k for k in range(2, q + 1) if q % k == 0)
+    starts = (np.arange(q + 1) * L) // q
+    seg = (np.searchsorted(starts, np.arange(L), side="right") - 1) % m
+    sub = (seg[None, :] + m * seg[:, None]).ravel()
+    return m * m * colouring(L, d) + sub

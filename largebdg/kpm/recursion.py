@@ -26,7 +26,7 @@ from ..operators.stencil import apply_step, gather_add
 __all__ = ["chebyshev_vectors", "chebyshev_series", "chebyshev_series_reference"]
 
 
-def chebyshev_vectors(stencil, X0, num_moments=None):
+def chebyshev_vectors(stencil, X0, num_moments=None, parallel=True):
     r"""Yield :math:`X_m = T_m(H/a) X_0` for m = 0, 1, ..., ``num_moments - 1``.
 
     Parameters
@@ -37,6 +37,9 @@ def chebyshev_vectors(stencil, X0, num_moments=None):
         Start block (not modified; the recursion works on a copy).
     num_moments : int, optional
         Number of vectors; endless if ``None`` (the consumer stops).
+    parallel : bool, optional
+        Numba threads inside each step (default), or the serial kernel without
+        the GIL, for callers that run one recursion per thread.
 
     Yields
     ------
@@ -53,18 +56,18 @@ def chebyshev_vectors(stencil, X0, num_moments=None):
     if num_moments == 1:
         return
     cur = np.zeros_like(prev)
-    apply_step(stencil, prev, cur, cur, 1.0, 0.0)  # X_1 = H X_0
+    apply_step(stencil, prev, cur, cur, 1.0, 0.0, parallel)  # X_1 = H X_0
     yield cur
     m = 2
     while num_moments is None or m < num_moments:
         # X_{m+1} = 2 H X_m - X_{m-1} overwrites X_{m-1}; then the names swap
-        apply_step(stencil, cur, prev, prev, 2.0, 1.0)
+        apply_step(stencil, cur, prev, prev, 2.0, 1.0, parallel)
         prev, cur = cur, prev
         yield cur
         m += 1
 
 
-def chebyshev_series(stencil, coeffs, X0, rows=None, cols=None):
+def chebyshev_series(stencil, coeffs, X0, rows=None, cols=None, parallel=True):
     """Y = sum_m c_m T_m(H/a) X0 by :func:`chebyshev_vectors`.
 
     Parameters
@@ -77,18 +80,20 @@ def chebyshev_series(stencil, coeffs, X0, rows=None, cols=None):
         If given, only the entries ``Y[rows, cols]`` are accumulated and
         returned (a 1-D array): the solver needs a few entries per column, and
         skipping the full accumulation saves a third of the memory traffic.
+    parallel : bool, optional
+        As in :func:`chebyshev_vectors`.
     """
     if rows is None:
         K = X0.shape[1]
         rows = np.arange(X0.size) // K
         cols = np.arange(X0.size) % K
-        return chebyshev_series(stencil, coeffs, X0, rows, cols).reshape(X0.shape)
+        return chebyshev_series(stencil, coeffs, X0, rows, cols, parallel).reshape(X0.shape)
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     cols = np.ascontiguousarray(cols, dtype=np.int64)
-    vectors = chebyshev_vectors(stencil, X0, len(coeffs))
+    vectors = chebyshev_vectors(stencil, X0, len(coeffs), parallel)
     G = coeffs[0] * next(vectors)[rows, cols]
     for c, X in zip(coeffs[1:], vectors, strict=True):
-        gather_add(G, X, rows, cols, c)
+        gather_add(G, X, rows, cols, c, parallel)
     return G
 
 

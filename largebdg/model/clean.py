@@ -74,7 +74,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -502,7 +501,7 @@ class CleanSolution:
 
     @property
     def fermi_energy(self):
-        r"""Fermi energies :math:`\varepsilon_{F\nu} = \tilde\mu_\nu + 4t_\nu` (docs/model.md, Conventions)."""
+        r"""Fermi energies :math:`\varepsilon_{F\nu} = \tilde\mu_\nu + 4t_\nu` (docs/model.md)."""
         return self.mu_tilde + 4.0 * self.t
 
 

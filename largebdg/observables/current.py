@@ -86,4 +86,5 @@ class CurrentOperator:
         self.t = t
 
     def __call__(self, X):
+        """Apply the operator to the columns of ``X``."""
         return self.t * (X[self.minus] - X[self.plus])

@@ -66,9 +66,9 @@ import numpy as np
 from scipy import optimize
 
 from .. import _validate as v
+from ..errors import ParameterError
 from ..model import PAPER_PARAMETERS
 from ..model.clean import mu_for_filling, pair_susceptibility
-from ..errors import ParameterError
 
 __all__ = [
     "HOMOGENEOUS_METHODS",

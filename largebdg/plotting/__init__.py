@@ -1,5 +1,7 @@
-"""Figures only: gap maps, profiles and histograms of one result (:mod:`.maps`), and the
-panels of paper Figs. 1 and 2 from temperature sweeps (:mod:`.paper`).
+"""Figures only: maps of one result (:mod:`.maps`), paper Figs. 1-2 from sweeps (:mod:`.paper`).
+
+:mod:`.maps` draws the gap maps, profiles and histograms of one result;
+:mod:`.paper` the panels of paper Figs. 1 and 2 from temperature sweeps.
 
 Matplotlib is imported only when a figure is drawn; the numbers drawn come
 from the analysis layer (:mod:`largebdg.analysis`).

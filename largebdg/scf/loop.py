@@ -18,6 +18,12 @@ to its output :math:`G(x)`:
    holds the total filling :math:`n_1 + n_2` (paper Eq. 12): disorder then
    moves electrons between the bands.
 
+At the end an approximate engine re-measures its own error on the final mean
+field (``engine.error_estimate``); if it exceeds the engine's tolerance the
+engine refines (``engine.tighten``) and the loop goes on, and where it cannot,
+the result is returned with ``converged = False``, an
+:class:`~largebdg.errors.AccuracyWarning` and the reason in ``note``.
+
 A mixer (:mod:`largebdg.scf.mixing`) proposes the next input.  The loop stops
 when max|delta Delta| <= ``tol``, max|delta n| <= ``tol_density`` and every
 filling error <= ``tol_filling``; otherwise it warns with
@@ -32,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _validate as v
-from ..errors import ConvergenceWarning
+from ..errors import AccuracyWarning, ConvergenceWarning
 from .chemical_potential import ChemicalPotentialUpdate
 from .mixing import MIXERS
 from .state import SCFState, initial_state
@@ -50,7 +56,9 @@ class SCFOutcome:
 
     ``state`` holds the output of the last map evaluation (gaps from the gap
     equations, densities from the engine) and the chemical potentials that
-    produced it; ``averages`` the engine's last :class:`LocalAverages` per band.
+    produced it; ``averages`` the engine's last :class:`LocalAverages` per band;
+    ``error_estimates`` the engine's :meth:`error_estimate` per band at convergence (None
+    for exact engines, or when not reached); ``note`` why the result is not converged.
     """
 
     state: SCFState
@@ -58,6 +66,8 @@ class SCFOutcome:
     converged: bool
     iterations: int
     history: dict = field(default_factory=dict)
+    error_estimates: list = field(default_factory=lambda: [None, None])
+    note: str = ""
 
 
 def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_density"],
@@ -111,6 +121,8 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
     hist = {k: [] for k in keys}
     accuracy = schedule(np.inf, None)
     converged = False
+    estimates = [None, None]
+    note = ""
     for it in range(1, max_iter + 1):
         t0 = time.perf_counter()
         s = SCFState.unpack(x, N, mu_weight)
@@ -143,19 +155,33 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
         final_accuracy = accuracy == schedule(0.0, accuracy)
         if (ddelta.max() <= tol and ddens.max() <= tol_density and ferr.max() <= tol_filling
                 and final_accuracy):
-            converged = True
-            break
+            estimates = [engine.error_estimate(b, model.onsite(b, s.density[b], s.mu[b]),
+                                               s.delta[b], T) for b in range(2)]
+            failing = [b for b, e in enumerate(estimates)
+                       if e is not None and e["estimate"] > e["tolerance"]]
+            if not failing:
+                converged = True
+                break
+            if not all([engine.tighten(b) for b in failing]):
+                note = "; ".join(
+                    f"band {b + 1}: engine error estimate {estimates[b]['estimate']:.2e} exceeds "
+                    f"its tolerance {estimates[b]['tolerance']:.1e}" for b in failing)
+                break
+            mixer.reset()  # the map changed: finer probing for the failing bands
         new_accuracy = schedule(ddelta.max(), accuracy)
         if new_accuracy != accuracy:
             accuracy = new_accuracy
             mixer.reset()
         x = mixer.step(x, r)
-    if not converged:
-        warnings.warn(
-            f"self-consistency did not converge in {max_iter} iterations "
-            f"(max|dDelta| = {ddelta.max():.2e}, tol = {tol:.1e}); returning the last iterate",
-            ConvergenceWarning, stacklevel=2,
-        )
+    if note:
+        warnings.warn(f"{note}; the result is not converged (set more moments or a larger "
+                      "probing distance, or leave them automatic)", AccuracyWarning, stacklevel=2)
+    elif not converged:
+        note = f"max|dDelta| = {ddelta.max():.2e}, tol = {tol:.1e}"
+        warnings.warn(f"self-consistency did not converge in {max_iter} iterations "
+                      f"(max|dDelta| = {ddelta.max():.2e}, tol = {tol:.1e}); returning the last "
+                      "iterate", ConvergenceWarning, stacklevel=2)
     history_arrays = {k: np.array(hist[k], dtype=float) for k in keys}
     return SCFOutcome(state=SCFState(delta_out, n_out, s.mu.copy()), averages=avg,
-                      converged=converged, iterations=it, history=history_arrays)
+                      converged=converged, iterations=it, history=history_arrays,
+                      error_estimates=estimates, note=note)

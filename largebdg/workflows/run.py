@@ -39,7 +39,7 @@ def build_model(config):
         Realised impurity densities.
     """
     L = config.lattice.L
-    maps, dens = zip(*(make_potential(d.kind, L, **d.params) for d in config.disorder))
+    maps, dens = zip(*(make_potential(d.kind, L, **d.params) for d in config.disorder), strict=True)
     return config.build_model(np.array(maps)), np.array(dens)
 
 
@@ -84,6 +84,7 @@ def run(config, *, initial=None, callback=None, comm=None):
         iterations=out.iterations,
         history=out.history,
         disorder_density=dens,
-        solver_settings=engine.settings(),
+        solver_settings={**engine.settings(), "error_estimate": out.error_estimates,
+                         "not_converged": out.note},
         wall_time=time.perf_counter() - t0,
     )

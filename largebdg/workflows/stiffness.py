@@ -26,7 +26,7 @@ EXACT_MAX_L = 48
 """Largest L for which :func:`compute_stiffness` accepts ``method="exact"`` (O(L^6) time)."""
 
 METHODS = ("exact", "stochastic", "network")
-"""Stiffness methods of :func:`compute_stiffness` (``auto`` is resolved by :func:`resolve_method`)."""
+"""Methods of :func:`compute_stiffness` (``auto`` is resolved by :func:`resolve_method`)."""
 
 
 def resolve_method(method, L):

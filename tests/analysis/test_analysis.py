@@ -4,9 +4,6 @@ import matplotlib
 import numpy as np
 import pytest
 
-from largebdg.model.clean import critical_temperature, uniform_solution
-from largebdg.config import RunConfig
-from largebdg.errors import AccuracyWarning, ParameterError
 from largebdg.analysis.critical import (
     gap_critical_temperature,
     stiffness_critical_temperature,
@@ -17,7 +14,14 @@ from largebdg.analysis.reference import (
     clean_reference_stiffness,
     clean_reference_tc,
 )
-from largebdg.model.clean import normal_state_stiffness, uniform_band_stiffness
+from largebdg.config import RunConfig
+from largebdg.errors import AccuracyWarning, ParameterError
+from largebdg.model.clean import (
+    critical_temperature,
+    normal_state_stiffness,
+    uniform_band_stiffness,
+    uniform_solution,
+)
 from largebdg.observables.homogeneous import (
     eq7_fit,
     eq26_estimate,

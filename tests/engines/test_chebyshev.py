@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
+from _helpers import TOL_CHEB_DEFAULT, paper_config
 
 from largebdg.engines import dense
 from largebdg.engines.chebyshev import ChebyshevEngine
 from largebdg.errors import ParameterError
-from largebdg.workflows.run import build_model, run
-
-from _helpers import TOL_CHEB_DEFAULT, paper_config
+from largebdg.workflows.run import run
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +18,7 @@ def disordered_L16():
 
 
 def _onsite(res, model, band):
-    return (model.potential[band] - model.g[band] * res.density[band] / 2 - res.mu[band]).ravel()
+    return model.onsite(band, res.density[band], res.mu[band])
 
 
 def _errors(engine_avg, exact_avg):
@@ -103,3 +102,89 @@ def test_chebyshev_rejects_zero_temperature(disordered_L16):
     res, model = disordered_L16
     with pytest.raises(ParameterError, match="'T'"):
         ChebyshevEngine(model).averages(0, _onsite(res, model, 0), res.delta[0].ravel(), 0.0)
+
+
+def _tau(avg):
+    """The entries of tanh(H/2T) the engine reads, in the units of its tolerance."""
+    return np.array([1 - avg.n, 2 * avg.F, -avg.bond_x, -avg.bond_y])
+
+
+@pytest.fixture(scope="module")
+def states_L32():
+    """Disordered L = 32 mean fields (a few dense iterations) where probing is active (d < 16)."""
+    from largebdg.scf import solve
+
+    out = []
+    for band1, T in [({"kind": "random", "strength": 4.0, "density": 0.5, "seed": 3}, 0.05),
+                     ({"kind": "random", "strength": 4.0, "density": 0.5, "seed": 7}, 0.098),
+                     ({"kind": "correlated", "density": 0.7, "seed": 2}, 0.2),
+                     ({"kind": "stripes", "period": 8, "width": 4}, 0.098)]:
+        cfg = paper_config(32, T=T, band1=band1)
+        from largebdg.workflows.run import build_model
+
+        model, _ = build_model(cfg)
+        with pytest.warns(Warning):
+            state = solve(model, dense.DenseEngine(model), T, max_iter=3).state
+        out.append((model, state, T))
+    return out
+
+
+def test_measured_probing_error_covers_the_realised_error(states_L32):
+    """The engine's error estimate bounds the realised error of every site (L = 32, d < L/2).
+
+    Four disorder kinds and temperatures, both bands, every colouring with d < L/2: the
+    probing estimate of :meth:`error_estimate` (all colour classes) is at least the largest
+    error over all sites, measured against exact columns (unit start vectors, same moments).
+    """
+    checked = 0
+    for model, state, T in states_L32:
+        for band in (0, 1):
+            onsite, delta = model.onsite(band, state.density[band], state.mu[band]), \
+                state.delta[band]
+            exact = _tau(ChebyshevEngine(model, start_vectors="unit").averages(band, onsite,
+                                                                             delta, T))
+            for d in (6, 8, 10):
+                engine = ChebyshevEngine(model, probing_distance=d)
+                realised = np.abs(_tau(engine.averages(band, onsite, delta, T)) - exact).max()
+                estimate = engine.error_estimate(band, onsite, delta, T)
+                assert estimate["probing_distance"] == d
+                assert realised <= estimate["probing"], (T, band, d, realised, estimate)
+                assert estimate["probing"] <= 4 * realised  # and it is not a loose bound
+                checked += 1
+    assert checked == 24
+
+
+def test_automatic_plan_meets_its_tolerance_with_probing_active(states_L32):
+    """Automatic moments and distance: realised error <= estimate <= tolerance, some d < L/2."""
+    distances = []
+    for model, state, T in states_L32:
+        for band in (0, 1):
+            onsite, delta = model.onsite(band, state.density[band], state.mu[band]), \
+                state.delta[band]
+            engine = ChebyshevEngine(model, tolerance=5e-2)
+            avg = engine.averages(band, onsite, delta, T)
+            estimate = engine.error_estimate(band, onsite, delta, T)
+            while estimate["estimate"] > engine.tolerance and engine.tighten(band):
+                avg = engine.averages(band, onsite, delta, T)  # what the loop does (scf.solve)
+                estimate = engine.error_estimate(band, onsite, delta, T)
+            exact = _tau(ChebyshevEngine(model, start_vectors="unit", num_moments=2000)
+                         .averages(band, onsite, delta, T))
+            realised = np.abs(_tau(avg) - exact).max()
+            assert realised <= estimate["estimate"] <= engine.tolerance
+            distances.append(estimate["probing_distance"])
+    assert min(distances) < 16, distances
+
+
+@pytest.mark.parametrize("setting", ["chebyshev.num_moments=40", "chebyshev.probing_distance=2"])
+def test_too_coarse_hand_settings_are_never_called_converged(setting):
+    """Issue 10, item 1: hand-set settings too coarse for the tolerance give converged = False."""
+    from largebdg.config import apply_overrides
+    from largebdg.errors import AccuracyWarning
+
+    cfg = apply_overrides(paper_config(16, method="chebyshev", tol=1e-5), [setting])
+    with pytest.warns(AccuracyWarning, match="exceeds its tolerance"):
+        res = run(cfg)
+    assert not res.converged
+    estimates = res.solver_settings["error_estimate"]
+    assert max(e["estimate"] for e in estimates) > cfg.chebyshev.tolerance
+    assert "exceeds its tolerance" in res.solver_settings["not_converged"]

@@ -13,6 +13,8 @@ import pytest
 from largebdg.config import RunConfig
 from largebdg.errors import ParameterError
 from largebdg.io import (
+    Observable,
+    Result,
     check_output_path,
     config_to_toml,
     git_revision,
@@ -20,7 +22,6 @@ from largebdg.io import (
     save_result,
     update_result,
 )
-from largebdg.io import Observable, Result
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given  # noqa: E402

@@ -1,17 +1,19 @@
 import numpy as np
 import pytest
+from _helpers import TOL_SAME
 
 from largebdg.errors import ParameterError
 from largebdg.kpm import recursion
-from largebdg.kpm.coefficients import (chebyshev_coefficients, moments_for_tolerance,
-                                       tanh_coefficients)
+from largebdg.kpm.coefficients import (
+    chebyshev_coefficients,
+    moments_for_tolerance,
+    tanh_coefficients,
+)
 from largebdg.kpm.kernels import jackson_kernel, lorentz_kernel
-from largebdg.operators.stencil import BdGStencil
 from largebdg.kpm.probing import axis_colours, choose_distance, colouring, probing_error
 from largebdg.model.lattice import neighbour_index
 from largebdg.operators.pattern import BdGPattern
-
-from _helpers import TOL_SAME
+from largebdg.operators.stencil import BdGStencil
 
 
 def test_coefficients_exact_for_polynomials():
@@ -127,3 +129,32 @@ def test_local_dos_matches_broadened_dense(rng):
     assert np.trapz(rho[:, 0], e) == pytest.approx(1.0, abs=1e-2)
     with pytest.raises(ParameterError, match="kernel"):
         local_dos(L, 1.0, onsite, delta, [0], e, scale=scale, kernel="gauss")
+
+
+@pytest.mark.parametrize("L", [12, 15, 20, 32])
+def test_refined_labels_nest_and_multiply_the_spacing(L):
+    """Every refined class lies in one colour class, with m times the colouring's spacing."""
+    from largebdg.kpm.probing import probing_distances, refined_labels
+
+    ys, xs = np.divmod(np.arange(L * L), L)
+    for d in probing_distances(L)[:-1]:
+        colour, fine = colouring(L, d), refined_labels(L, d)
+        q = L // d
+        m = next(k for k in range(2, q + 1) if q % k == 0)
+        for label in np.unique(fine):
+            members = np.nonzero(fine == label)[0]
+            assert np.unique(colour[members]).size == 1
+            dx = np.abs(xs[members][:, None] - xs[members][None, :])
+            dy = np.abs(ys[members][:, None] - ys[members][None, :])
+            sep = np.maximum(np.minimum(dx, L - dx), np.minimum(dy, L - dy))
+            sep[np.diag_indices_from(sep)] = L
+            assert sep.min() >= min(m * (L // q), L // 2 + 1) or members.size == 1
+
+
+def test_probing_distances_are_distinct_colourings():
+    from largebdg.kpm.probing import probing_distances
+
+    ds = probing_distances(128)
+    assert ds[0] == 4 and ds[-1] == 128
+    colour_counts = [int(colouring(128, d).max()) + 1 for d in ds]
+    assert colour_counts == sorted(set(colour_counts))

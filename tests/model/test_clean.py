@@ -10,8 +10,8 @@ import warnings
 import numpy as np
 import pytest
 
-from largebdg.model import clean
 from largebdg.errors import ConvergenceWarning, ParameterError
+from largebdg.model import clean
 
 TOL = 1e-12  # same algorithm
 TOL_SP = 1e-10  # different algorithm (DOS quadrature vs. lattice sum)

@@ -3,6 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from largebdg.errors import ParameterError
 from largebdg.model import disorder
 from largebdg.model.disorder import (
     GENERATORS,
@@ -16,7 +17,6 @@ from largebdg.model.disorder import (
     random_impurities,
     stripes,
 )
-from largebdg.errors import ParameterError
 
 TOL = 1e-12  # same algorithm / exact arithmetic up to rounding
 TOL_RATIO = 1e-10  # spectrum ratio check of Eq. (28)

@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from largebdg.errors import ParameterError
-from largebdg.model.lattice import hopping_pattern, neighbour_index
 from largebdg.model import TwoBandModel
+from largebdg.model.lattice import hopping_pattern, neighbour_index
 from largebdg.operators.pattern import BdGPattern
 from largebdg.operators.petsc import PetscBdGOperator, gershgorin_bound
 

@@ -299,15 +299,18 @@ import h5py  # noqa: E402
 
 from largebdg.cli import main  # noqa: E402
 from largebdg.config import RunConfig  # noqa: E402
-from largebdg.io import load_result, save_result  # noqa: E402
+from largebdg.io import (  # noqa: E402
+    Result,  # noqa: E402
+    load_result,
+    save_result,
+)
 from largebdg.observables.network import network_stiffness, yosida  # noqa: E402
+from largebdg.workflows.run import run  # noqa: E402
 from largebdg.workflows.stiffness import (  # noqa: E402
     EXACT_MAX_L,
     attach_stiffness,
     compute_stiffness,
 )
-from largebdg.io import Result  # noqa: E402
-from largebdg.workflows.run import run  # noqa: E402
 
 TINY = {
     "lattice": {"L": 8},

@@ -5,9 +5,8 @@ from largebdg.config import RunConfig
 from largebdg.engines.dense import DenseEngine
 from largebdg.errors import ParameterError
 from largebdg.kpm.coefficients import chebyshev_coefficients
-from largebdg.operators.stencil import BdGStencil
-from largebdg.model.lattice import neighbour_index
 from largebdg.model import TwoBandModel
+from largebdg.model.lattice import neighbour_index
 from largebdg.model.thermal import fermi_ratio
 from largebdg.observables.current import CurrentOperator, kinetic_energy_x
 from largebdg.observables.stiffness import exact_stiffness
@@ -17,6 +16,7 @@ from largebdg.observables.stiffness_stochastic import (
     kernel_expansion,
     stochastic_stiffness,
 )
+from largebdg.operators.stencil import BdGStencil
 from largebdg.operators.window import band_window
 from largebdg.workflows.run import run
 

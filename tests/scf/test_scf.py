@@ -1,13 +1,12 @@
 import numpy as np
 import pytest
+from _helpers import paper_config
 from scipy.optimize import brentq
 
 from largebdg.config import RunConfig
 from largebdg.errors import ConvergenceWarning
-from largebdg.workflows.run import build_model, run
 from largebdg.model.clean import clean_chemical_potentials
-
-from _helpers import paper_config
+from largebdg.workflows.run import build_model, run
 
 
 def momentum_space_gaps(L, T, g=(2.0, 1.0), g12=0.25, filling=(0.5, 0.8), t=1.0):
