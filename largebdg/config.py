@@ -35,6 +35,7 @@ included) that every output file records.
 import copy
 import dataclasses
 import inspect
+import json
 import tomllib
 from dataclasses import dataclass, field
 
@@ -43,8 +44,11 @@ from .engines import ENGINES
 from .engines.chebyshev import BACKENDS
 from .engines.chebyshev import DEFAULTS as CHEBYSHEV_DEFAULTS
 from .errors import ParameterError
+from .kpm.coefficients import check_tolerance
 from .model import PAPER_PARAMETERS, TwoBandModel
 from .model.disorder import GENERATORS
+from .model.lattice import lattice_size
+from .model.thermal import T_MAX
 from .scf import DEFAULTS as SCF_DEFAULTS
 from .scf import MIXERS
 
@@ -57,7 +61,31 @@ __all__ = [
     "RunConfig",
     "load_config",
     "apply_overrides",
+    "RESULT_NEUTRAL_KEYS",
+    "comparable",
 ]
+
+RESULT_NEUTRAL_KEYS = ("solver.checkpoint_seconds", "solver.checkpoint_iterations")
+"""Settings that never change a result; ignored when a stored configuration is compared with a
+new one (resuming a sweep or a checkpointed solve)."""
+
+
+def comparable(data, ignore=()):
+    """A resolved config dict (``RunConfig.to_dict()``) reduced to what determines the result.
+
+    Drops :data:`RESULT_NEUTRAL_KEYS` and the ``section.key`` names in ``ignore``, and turns
+    tuples and NumPy scalars into plain JSON values, so that stored and new configurations
+    compare equal with ``==``.
+    """
+    data = json.loads(json.dumps(data))
+    for key in RESULT_NEUTRAL_KEYS + tuple(ignore):
+        *path, last = key.split(".")
+        node = data
+        for part in path:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return data
 
 
 _START_VECTORS = {"probing": "probing", "exact": "unit"}
@@ -71,7 +99,7 @@ class LatticeConfig:
     L: int = 32
 
     def __post_init__(self):
-        v.positive_int("lattice.L", self.L, minimum=2)
+        lattice_size(self.L, "lattice.L")
 
 
 @dataclass(frozen=True)
@@ -147,7 +175,13 @@ class SolverConfig:
     ``tol`` bounds max|delta Delta| between iterations; ``tol_density`` the
     largest change of a local density; ``tol_filling`` the error of each
     band's filling.  ``mixing`` is ``"anderson"`` (Pulay/DIIS, default) or
-    ``"linear"``.
+    ``"linear"``.  ``T`` lies in [0, ``T_MAX``] = [0, 100].
+
+    ``checkpoint_seconds`` (default 60) is the interval at which ``largebdg solve --out r.h5``
+    saves its self-consistency state to ``r.h5.checkpoint`` (``0``: after every iteration;
+    ``inf``: never by time); ``checkpoint_iterations`` (default 0: off) also saves every
+    this many iterations.  Rerunning the same command resumes from the checkpoint.  Neither
+    setting changes the result, so neither is compared when resuming.
     """
 
     method: str = "dense"
@@ -159,10 +193,12 @@ class SolverConfig:
     mixing: str = SCF_DEFAULTS["mixing"]
     mixing_beta: float = SCF_DEFAULTS["mixing_beta"]
     history: int = SCF_DEFAULTS["history"]
+    checkpoint_seconds: float = SCF_DEFAULTS["checkpoint_seconds"]
+    checkpoint_iterations: int = SCF_DEFAULTS["checkpoint_iterations"]
 
     def __post_init__(self):
         v.choice("solver.method", self.method, tuple(ENGINES))
-        object.__setattr__(self, "T", v.real("solver.T", self.T, 0.0))
+        object.__setattr__(self, "T", v.real("solver.T", self.T, 0.0, T_MAX))
         for name in ("tol", "tol_density", "tol_filling"):
             object.__setattr__(
                 self, name, v.real(f"solver.{name}", getattr(self, name), 0.0, low_open=True)
@@ -173,6 +209,9 @@ class SolverConfig:
             self, "mixing_beta", v.real("solver.mixing_beta", self.mixing_beta, 0.0, 1.0, True)
         )
         v.positive_int("solver.history", self.history)
+        object.__setattr__(self, "checkpoint_seconds", v.real(
+            "solver.checkpoint_seconds", self.checkpoint_seconds, 0.0, allow_inf=True))
+        v.positive_int("solver.checkpoint_iterations", self.checkpoint_iterations, minimum=0)
 
 
 @dataclass(frozen=True)
@@ -197,7 +236,7 @@ class ChebyshevConfig:
 
     def __post_init__(self):
         object.__setattr__(
-            self, "tolerance", v.real("chebyshev.tolerance", self.tolerance, 0.0, 0.1, True)
+            self, "tolerance", check_tolerance("chebyshev.tolerance", self.tolerance)
         )
         v.positive_int("chebyshev.num_moments", self.num_moments, minimum=0)
         v.positive_int("chebyshev.probing_distance", self.probing_distance, minimum=0)

@@ -129,6 +129,17 @@ class ChebyshevEngine:
         self._plans = {}
         self.last = {}
 
+    @staticmethod
+    def memory_estimate(L, *, block_size=DEFAULTS["block_size"], **options):
+        """Rough peak memory in bytes of one engine for an L x L lattice.
+
+        The recursion holds about six blocks of ``block_size`` vectors of length 2 L² (start,
+        two recursion terms, accumulators), the operators two PETSc AIJ matrices with ~6
+        entries per row (value and column index) and the stencil its neighbour table.
+        """
+        rows = 2 * L * L
+        return 8 * rows * (6 * block_size + 2 * 6 * 1.5 + 4)
+
     def accuracy_schedule(self, residual, current=None):
         """Accuracy for the next iteration given the current max|delta Delta|.
 
@@ -156,6 +167,17 @@ class ChebyshevEngine:
             "probing_distance": [self.last[b].probing_distance for b in bands],
             "spectral_bound": [self.last[b].scale for b in bands],
         }
+
+    def get_state(self):
+        """The kept plans per band (they select the map being iterated), for a checkpoint."""
+        return {f"band{b}": [p.accuracy, p.T, p.scale, p.num_moments, p.probing_distance]
+                for b, p in self._plans.items()}
+
+    def set_state(self, state):
+        """Restore the plans returned by :meth:`get_state`."""
+        self._plans = {int(k[4:]): Plan(float(p[0]), float(p[1]), float(p[2]), int(p[3]),
+                                        int(p[4])) for k, p in state.items()}
+        self.last = dict(self._plans)
 
     def _operator(self, band):
         if band not in self._ops:

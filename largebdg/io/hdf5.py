@@ -237,6 +237,8 @@ def save_result(result, path, *, force=False):
 
 def _open_result(path):
     """Open ``path`` read-only as a largebdg result, raising ParameterError otherwise."""
+    if Path(path).is_dir():
+        raise ParameterError(f"'path': '{path}' is a directory, not a result file")
     if not Path(path).is_file():
         raise ParameterError(f"'path': result file '{path}' does not exist")
     try:
@@ -271,8 +273,32 @@ def load_result(path):
     Raises
     ------
     ParameterError
-        If `path` does not exist, is not an HDF5 file, or is not a largebdg result.
+        If `path` does not exist, is not an HDF5 file, is not a largebdg result, or is
+        damaged (unreadable data, inconsistent shapes).
     """
+    try:
+        result = _read_result(path)
+    except ParameterError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError,
+            IndexError) as e:  # h5py's errors on damaged files
+        raise ParameterError(
+            f"'path': '{path}' is damaged and cannot be read ({type(e).__name__}: "
+            f"{' '.join(str(e).split())})"
+        ) from e
+    L = result.config.lattice.L
+    shapes = {name: np.shape(getattr(result, name)) for name in _ARRAYS}
+    expected = {name: (2,) if name == "mu" else (2, L, L) for name in _ARRAYS}
+    if shapes != expected:
+        wrong = [f"{n} {shapes[n]}" for n in _ARRAYS if shapes[n] != expected[n]]
+        raise ParameterError(
+            f"'path': '{path}' is damaged: its arrays do not match L = {L} ({', '.join(wrong)})"
+        )
+    return result
+
+
+def _read_result(path):
+    """Body of :func:`load_result` (any h5py error on a damaged file propagates)."""
     with _open_result(path) as fh:
         attrs = fh.attrs
         try:
