@@ -302,12 +302,17 @@ class RunConfig:
                     )
             kwargs[name] = klass(**section)
         dis = data.get("disorder", {})
+        if not isinstance(dis, dict):
+            raise ParameterError("'disorder' must be a table with the tables band1, band2")
         for key in dis:
             if key not in ("band1", "band2"):
                 raise ParameterError(f"unknown disorder section '{key}'; allowed: band1, band2")
         bands = []
         for key in ("band1", "band2"):
-            section = dict(dis.get(key, {}))
+            section = dis.get(key, {})
+            if not isinstance(section, dict):
+                raise ParameterError(f"'disorder.{key}' must be a table")
+            section = dict(section)
             kind = section.pop("kind", "none")
             try:
                 bands.append(DisorderConfig(kind=kind, params=section))
@@ -353,6 +358,8 @@ def load_config(path):
         raise ParameterError(f"cannot read config file '{path}': {e.strerror}") from e
     except tomllib.TOMLDecodeError as e:
         raise ParameterError(f"config file '{path}' is not valid TOML: {e}") from e
+    except UnicodeDecodeError:
+        raise ParameterError(f"config file '{path}' is not a text (UTF-8 TOML) file") from None
     return RunConfig.from_dict(data)
 
 

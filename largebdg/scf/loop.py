@@ -185,7 +185,7 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
             accuracy = new_accuracy
             mixer.reset()
         x = mixer.step(x, r)
-        if checkpoint is not None and (
+        if checkpoint is not None and it < max_iter and (
                 time.monotonic() - last_save >= checkpoint_seconds
                 or (checkpoint_iterations and it % checkpoint_iterations == 0)):
             checkpoint(_snapshot(it, x, accuracy, mixer, engine, hist))

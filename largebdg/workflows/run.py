@@ -243,7 +243,9 @@ def run(config, *, initial=None, callback=None, comm=None, checkpoint=None, rest
         the solve resumes from it (with a :class:`~largebdg.errors.RecoveryWarning`) and
         continues the identical iteration.  The caller removes it once the result is saved.
     restart : bool, optional
-        Ignore an existing checkpoint (it is overwritten by the next save).
+        Start over instead of refusing when the checkpoint belongs to another configuration
+        or is damaged (it is overwritten by the next save); a matching checkpoint is still
+        resumed.
 
     Returns
     -------
@@ -258,10 +260,16 @@ def run(config, *, initial=None, callback=None, comm=None, checkpoint=None, rest
     comm = world() if comm is None else comm
     on_root(comm, lambda: check_memory(config))
     resume, elapsed = None, 0.0
-    if checkpoint is not None and not restart and Path(checkpoint).exists():
-        config, resume, elapsed = on_root(comm, lambda: _resume_from(config, checkpoint))
-        warnings.warn(f"resuming from checkpoint '{checkpoint}' after iteration "
-                      f"{resume['iteration']}", RecoveryWarning, stacklevel=2)
+    if checkpoint is not None and Path(checkpoint).exists():
+        try:
+            config, resume, elapsed = on_root(comm, lambda: _resume_from(config, checkpoint))
+        except ParameterError as e:
+            if not restart:
+                raise
+            warnings.warn(f"starting over: {e}", RecoveryWarning, stacklevel=2)
+        else:
+            warnings.warn(f"resuming from checkpoint '{checkpoint}' after iteration "
+                          f"{resume['iteration']}", RecoveryWarning, stacklevel=2)
     config = on_root(comm, lambda: resolve_seeds(config))  # one set of seeds on every rank
     model, dens = build_model(config)
     engine = make_engine(config.solver.method, model, comm=comm, **config.engine_options())
