@@ -23,6 +23,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import ParameterError
 from .files import atomic_write
+from .hdf5 import check_seal, write_hdf5
 
 __all__ = ["CHECKPOINT_SUFFIX", "checkpoint_path", "save_checkpoint", "load_checkpoint"]
 
@@ -70,18 +71,17 @@ def save_checkpoint(path, config, snapshot, *, elapsed=0.0):
     elapsed : float
         Seconds of solving so far (added to the wall time of the resumed result).
     """
-    def write(tmp):
-        with h5py.File(tmp, "w") as fh:
-            fh.attrs.update({
-                "format": _FORMAT,
-                "largebdg_version": __version__,
-                "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-                "config": json.dumps(config),
-                "elapsed": float(elapsed),
-            })
-            _write_node(fh.create_group("state"), snapshot)
+    def write(fh):
+        fh.attrs.update({
+            "format": _FORMAT,
+            "largebdg_version": __version__,
+            "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "config": json.dumps(config),
+            "elapsed": float(elapsed),
+        })
+        _write_node(fh.create_group("state"), snapshot)
 
-    atomic_write(path, write)
+    atomic_write(path, lambda tmp: write_hdf5(tmp, write))
 
 
 def load_checkpoint(path):
@@ -98,6 +98,10 @@ def load_checkpoint(path):
     ParameterError
         If the file is not a readable checkpoint; the message names the file to delete.
     """
+    try:
+        check_seal(path, "checkpoint")
+    except ParameterError as e:
+        raise ParameterError(f"{e}; delete it to start over, or use --force") from None
     try:
         with h5py.File(path, "r") as fh:
             if fh.attrs.get("format") != _FORMAT:
