@@ -341,11 +341,12 @@ def _stiffness(args):
     from .kpm.coefficients import check_tolerance
     from .workflows.stiffness import attach_stiffness, resolve_method
 
-    v.positive_int("--vectors", args.vectors, minimum=2)
+    # checked whatever the method (names as in compute_stiffness)
+    v.positive_int("num_vectors", args.vectors, minimum=2)
     if args.moments is not None:
-        v.positive_int("--moments", args.moments, minimum=2)
-    check_tolerance("--tolerance", args.tolerance)
-    v.seed("--seed", args.seed)
+        v.positive_int("num_moments", args.moments, minimum=2)
+    check_tolerance("tolerance", args.tolerance)
+    v.seed("seed", args.seed)
     result = load_result(args.result)
     if not result.converged:
         _say(args, f"{PROG}: warning: '{args.result}' did not converge (converged = False, "

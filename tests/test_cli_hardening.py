@@ -147,9 +147,9 @@ def test_plot_and_stiffness_arguments(solved, tmp_path, capsys):
     assert run("plot", tmp_path) == 2
     one_line_error(capsys, "is a directory, not a result file")
     assert run("stiffness", solved, "--seed", "-1") == 2
-    one_line_error(capsys, "'--seed' must be an integer >= 0, got -1")
+    one_line_error(capsys, "'seed' must be an integer >= 0, got -1")
     assert run("stiffness", solved, "--tolerance", "10") == 2
-    one_line_error(capsys, "'--tolerance' must be a number in [1e-12, 0.1], got 10.0")
+    one_line_error(capsys, "'tolerance' must be a number in [1e-12, 0.1], got 10.0")
 
 
 def test_plot_without_suffix_names_the_file_written(solved, tmp_path, capsys):

@@ -16,7 +16,7 @@ lattice coincide and a bond would be counted twice."""
 
 
 def lattice_size(L, name="L"):
-    """Return ``L`` as ``int`` if it is a valid linear lattice size (an integer >= :data:`MIN_L`)."""
+    """Return ``L`` as ``int`` if it is a valid linear lattice size, an integer >= :data:`MIN_L`."""
     return v.positive_int(name, L, minimum=MIN_L)
 
 

@@ -18,4 +18,5 @@ from .maps import (
 from .output import check_figure_path, save_figure
 
 __all__ = ["BAND_COLORS", "figure_and_axes", "profile_row", "plot_gap_maps", "plot_profiles",
-           "plot_histograms", "plot_convergence", "plot_summary", "check_figure_path", "save_figure"]
+           "plot_histograms", "plot_convergence", "plot_summary", "check_figure_path",
+           "save_figure"]
