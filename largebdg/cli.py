@@ -177,7 +177,7 @@ class _Progress:
 def _solve(args):
     """``largebdg solve``: config -> overrides -> run -> save (and plot)."""
     from .config import apply_overrides, load_config
-    from .io import check_output_path, save_result
+    from .io import check_output_path, remove_stale_temporaries, save_result
     from .io.checkpoint import checkpoint_path
     from .io.lock import output_lock
     from .workflows.run import on_root, run
@@ -197,6 +197,8 @@ def _solve(args):
     with contextlib.ExitStack() as lock:
         world_comm = world()
         on_root(world_comm, lambda: lock.enter_context(output_lock(out, what="solve")))
+        if _rank() == 0:  # temporaries of a killed run of this output
+            remove_stale_temporaries(out.parent, names=(out.name, checkpoint.name))
         with _reported_warnings(args):
             result = run(config, callback=_Progress(args), checkpoint=checkpoint,
                          restart=args.force)

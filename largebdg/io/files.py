@@ -18,7 +18,7 @@ from ..errors import ParameterError
 __all__ = ["check_output_path", "check_writable_directory", "atomic_write", "write_text_atomic",
            "remove_stale_temporaries", "temporary_name"]
 
-_TEMPORARY = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
+_TEMPORARY = re.compile(r"^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$")
 
 
 def temporary_name(path):
@@ -136,13 +136,20 @@ def _alive(pid):
     return True
 
 
-def remove_stale_temporaries(directory):
+def remove_stale_temporaries(directory, names=None):
     """Delete the temporary files of killed writes in ``directory``.
 
     A file ``.<name>.<pid>.<hex>.tmp`` (the pattern of :func:`atomic_write`) is stale when no
     process ``<pid>`` is running; files of running processes are left alone.  Call it only
     while holding the directory's lock (:func:`largebdg.io.lock.directory_lock`), and only on a
     directory that no process of another host writes into (PIDs are per host).
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+    names : collection of str, optional
+        Only temporaries of these target file names (e.g. a solve's output and checkpoint,
+        under that output's lock); default: all.
 
     Returns
     -------
@@ -152,7 +159,8 @@ def remove_stale_temporaries(directory):
     removed = []
     for entry in Path(directory).iterdir():
         m = _TEMPORARY.match(entry.name)
-        if m and entry.is_file() and not _alive(int(m.group(1))):
+        if (m and (names is None or m.group(1) in names) and entry.is_file()
+                and not _alive(int(m.group(2)))):
             entry.unlink(missing_ok=True)
             removed.append(entry)
     return sorted(removed)

@@ -90,6 +90,7 @@ def test_stale_temporaries_removed_live_ones_kept(tmp_path):
     live.write_text("being written")
     other = tmp_path / ".notes.tmp"
     other.write_text("not ours")
+    assert remove_stale_temporaries(tmp_path, names=("other.h5",)) == []
     assert remove_stale_temporaries(tmp_path) == [stale]
     assert live.exists() and other.exists() and not stale.exists()
 
