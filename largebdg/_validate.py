@@ -22,18 +22,45 @@ def positive_int(name, value, minimum=1):
     return int(value)
 
 
-def real(name, value, low=-math.inf, high=math.inf, low_open=False, high_open=False):
-    """Return ``value`` as ``float`` if it is a finite real number in the given interval."""
+def _describe_interval(low, high, low_open, high_open):
+    """Plain words for an interval: 'a finite number >= 0', 'a number in [0, 1]', ..."""
+    lo = "" if low == -math.inf else f"{'>' if low_open else '>='} {low:g}"
+    hi = "" if high == math.inf else f"{'<' if high_open else '<='} {high:g}"
+    if lo and hi:
+        lb, rb = "(" if low_open else "[", ")" if high_open else "]"
+        return f"a number in {lb}{low:g}, {high:g}{rb}"
+    if lo or hi:
+        return f"a finite number {lo or hi}"
+    return "a finite real number"
+
+
+def real(name, value, low=-math.inf, high=math.inf, low_open=False, high_open=False,
+         allow_inf=False):
+    """Return ``value`` as ``float`` if it is a finite real number in the given interval.
+
+    With ``allow_inf``, ``+inf`` is accepted too (e.g. "never").
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParameterError(f"'{name}' must be a real number, got {value!r}")
     value = float(value)
+    if allow_inf and value == math.inf:
+        return value
     lo_ok = value > low if low_open else value >= low
     hi_ok = value < high if high_open else value <= high
     if not math.isfinite(value) or not (lo_ok and hi_ok):
-        lb = "(" if low_open else "["
-        rb = ")" if high_open else "]"
-        raise ParameterError(f"'{name}' must lie in {lb}{low}, {high}{rb}, got {value!r}")
+        what = _describe_interval(low, high, low_open, high_open)
+        raise ParameterError(f"'{name}' must be {what}{' or inf' if allow_inf else ''}, "
+                             f"got {value!r}")
     return value
+
+
+def seed(name, value):
+    """Return a random seed: ``None`` or an integer >= 0 (as ``int``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ParameterError(f"'{name}' must be an integer >= 0, got {value!r}")
+    return int(value)
 
 
 def choice(name, value, allowed):

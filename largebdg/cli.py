@@ -36,7 +36,7 @@ from pathlib import Path
 from . import plotting
 from ._optional import rank_size, world
 from ._version import __version__
-from .errors import AccuracyWarning, ConvergenceWarning, ParameterError
+from .errors import AccuracyWarning, ConvergenceWarning, ParameterError, RecoveryWarning
 
 __all__ = [
     "main",
@@ -135,18 +135,25 @@ def _overrides(args):
 def _reported_warnings(args):
     """Collect the warnings of a run and report them once each.
 
-    Accuracy warnings become one line on stderr, convergence warnings are dropped (the
+    Accuracy warnings become one line on stderr, recovery notes (resumed checkpoints,
+    repaired files) one line each even with --quiet, convergence warnings are dropped (the
     command reports non-convergence from its results), any other warning is passed on.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         warnings.simplefilter("always", AccuracyWarning)
-        yield
+        warnings.simplefilter("always", RecoveryWarning)
+        try:
+            yield
+        finally:
+            for w in caught:  # shown even with --quiet: files were repaired or removed
+                if issubclass(w.category, RecoveryWarning) and _rank() == 0:
+                    print(f"{PROG}: note: {w.message}", file=sys.stderr, flush=True)
     for message in sorted({str(w.message) for w in caught
                            if issubclass(w.category, AccuracyWarning)}):
         _say(args, f"{PROG}: warning: {message}", file=sys.stderr)
     for w in caught:
-        if not issubclass(w.category, (ConvergenceWarning, AccuracyWarning)):
+        if not issubclass(w.category, (ConvergenceWarning, AccuracyWarning, RecoveryWarning)):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
@@ -170,23 +177,38 @@ class _Progress:
 def _solve(args):
     """``largebdg solve``: config -> overrides -> run -> save (and plot)."""
     from .config import apply_overrides, load_config
-    from .io import check_output_path, save_result
-    from .workflows.run import run
+    from .io import check_output_path, remove_stale_temporaries, save_result
+    from .io.checkpoint import checkpoint_path
+    from .io.lock import output_lock
+    from .workflows.run import on_root, run
 
     config = apply_overrides(load_config(args.config), _overrides(args))
     out = check_output_path(args.out, force=args.force, name="--out")
-    png = check_output_path(args.plot, force=args.force, name="--plot") if args.plot else None
+    png = fmt = None
+    if args.plot:
+        png, fmt = plotting.check_figure_path(args.plot, force=args.force, name="--plot")
+        if png.resolve() == out.resolve():
+            raise ParameterError(f"'--out' and '--plot' name the same file '{out}'; the figure "
+                                 "would replace the result: give two different files")
+    checkpoint = check_output_path(checkpoint_path(out), force=True, name="checkpoint")
     s = config.solver
     _say(args, f"{PROG} solve: L = {config.lattice.L}, T = {s.T:g}, method = {s.method}, "
                f"tol = {s.tol:g}, max_iter = {s.max_iter} -> {out}")
-    with _reported_warnings(args):
-        result = run(config, callback=_Progress(args))
-    if _rank() == 0:
-        if args.stiffness:
-            _attach_stiffness(args, result)
-        save_result(result, out, force=args.force)
-        if png is not None:
-            _write_figure("summary", result, None, png)
+    with contextlib.ExitStack() as lock:
+        world_comm = world()
+        on_root(world_comm, lambda: lock.enter_context(output_lock(out, what="solve")))
+        if _rank() == 0:  # temporaries of a killed run of this output
+            remove_stale_temporaries(out.parent, names=(out.name, checkpoint.name))
+        with _reported_warnings(args):
+            result = run(config, callback=_Progress(args), checkpoint=checkpoint,
+                         restart=args.force)
+        if _rank() == 0:
+            if args.stiffness:
+                _attach_stiffness(args, result)
+            save_result(result, out, force=args.force)
+            checkpoint.unlink(missing_ok=True)
+            if png is not None:
+                _write_figure("summary", result, None, png, fmt)
     gaps = ", ".join(f"{g:.5g}" for g in result.mean_abs_gap)
     if result.converged:
         _say(args, f"{PROG}: converged in {result.iterations} iterations, wall time "
@@ -227,8 +249,13 @@ SOLVE = Command(
     arguments=(
         CONFIG_ARGUMENT,
         arg("--out", "-o", required=True, metavar="RESULT.h5",
-            help="output file (required; an existing file is refused unless --force)"),
-        FORCE_ARGUMENT,
+            help="output file (required; an existing file is refused unless --force). While "
+                 "solving, the state is saved to RESULT.h5.checkpoint every "
+                 "solver.checkpoint_seconds (default 60 s); rerunning the same command resumes "
+                 "from it, and it is removed once the result is saved"),
+        arg("--force", action="store_true",
+            help="overwrite an existing output file, and start over from a checkpoint of "
+                 "another configuration (a matching checkpoint is still resumed)"),
         arg("--set", action="append", metavar="SECTION.KEY=VALUE",
             help="override one config value, VALUE as a TOML literal, e.g. --set solver.T=0.08 "
                  "--set 'model.filling=[0.5, 0.7]' --set disorder.band1.kind=stripes "
@@ -238,7 +265,9 @@ SOLVE = Command(
         arg("--method", choices=("dense", "chebyshev"),
             help="solver engine, shorthand for --set solver.method=METHOD"),
         QUIET_ARGUMENT,
-        arg("--plot", metavar="PNG", help="also write the summary figure to this PNG file"),
+        arg("--plot", metavar="PNG",
+            help="also write the summary figure to this file (any matplotlib format by its "
+                 "suffix; checked before solving)"),
         arg("--stiffness", choices=("auto", "exact", "stochastic"),
             help="also compute the superfluid stiffness of both bands at the end and store it "
                  "(as 'largebdg stiffness' with default settings; auto = exact up to L = 48)"),
@@ -257,27 +286,23 @@ _PLOTS = {
 }
 
 
-def _write_figure(kind, result, row, path):
-    """Draw figure ``kind`` of ``result`` into ``path`` and release it."""
-    fig = _PLOTS[kind](result, row)
-    import matplotlib.pyplot as plt  # already imported by the plotting call
-
-    try:
-        fig.savefig(path, dpi=120)
-    finally:
-        plt.close(fig)
+def _write_figure(kind, result, row, path, fmt):
+    """Draw figure ``kind`` of ``result`` into ``path`` (format ``fmt``) and release it."""
+    plotting.save_figure(_PLOTS[kind](result, row), path, fmt)
 
 
 def _plot(args):
     """``largebdg plot``: load a result and write one figure."""
-    from .io import check_output_path, load_result
+    from .io import load_result
 
     result = load_result(args.result)
     source = Path(args.result)
     out = args.out or source.with_name(f"{source.stem}_{args.kind}.png")
-    out = check_output_path(out, force=args.force, name="--out")
+    out, fmt = plotting.check_figure_path(out, force=args.force, name="--out")
+    if out.resolve() == source.resolve():
+        raise ParameterError(f"'--out' names the result file '{source}' itself")
     if _rank() == 0:
-        _write_figure(args.kind, result, args.row, out)
+        _write_figure(args.kind, result, args.row, out, fmt)
     _say(args, f"{PROG}: wrote {out}")
     return EXIT_OK
 
@@ -289,7 +314,9 @@ PLOT = Command(
     arguments=(
         arg("result", metavar="RESULT.h5", help="result file written by 'largebdg solve'"),
         arg("--out", "-o", metavar="PNG",
-            help="output image (default: RESULT with the suffix _KIND.png, e.g. run_summary.png)"),
+            help="output image, any matplotlib format by its suffix (.png, .pdf, .svg, ...; "
+                 "no suffix: PNG under exactly that name); default: RESULT with the suffix "
+                 "_KIND.png, e.g. run_summary.png"),
         arg("--kind", choices=tuple(_PLOTS), default="summary",
             help="figure: summary (maps, profiles and histograms), maps (|Delta| of both bands), "
                  "profiles (|Delta| along one row), histograms (P(|Delta|)) or convergence "
@@ -312,10 +339,23 @@ COMMANDS = {"solve": SOLVE, "plot": PLOT}
 
 def _stiffness(args):
     """``largebdg stiffness``: D_s per band of a result file, stored in that file."""
+    from . import _validate as v
     from .io import load_result
+    from .kpm.coefficients import check_tolerance
     from .workflows.stiffness import attach_stiffness, resolve_method
 
-    method = resolve_method(args.method, load_result(args.result).L)
+    # checked whatever the method (names as in compute_stiffness)
+    v.positive_int("num_vectors", args.vectors, minimum=2)
+    if args.moments is not None:
+        v.positive_int("num_moments", args.moments, minimum=2)
+    check_tolerance("tolerance", args.tolerance)
+    v.seed("seed", args.seed)
+    result = load_result(args.result)
+    if not result.converged:
+        _say(args, f"{PROG}: warning: '{args.result}' did not converge (converged = False, "
+                   f"{result.iterations} iterations); its stiffness is that of an unconverged "
+                   "mean field", file=sys.stderr)
+    method = resolve_method(args.method, result.L)
     kwargs = {}
     if method == "stochastic":
         kwargs = dict(num_vectors=args.vectors, num_moments=args.moments, seed=args.seed,
@@ -350,8 +390,10 @@ STIFFNESS = Command(
         arg("--moments", type=int, metavar="M",
             help="stochastic: Chebyshev moments (default: from T and --tolerance)"),
         arg("--tolerance", type=float, default=1e-4,
-            help="stochastic: bound on the truncation error of D_s (default 1e-4)"),
-        arg("--seed", type=int, help="stochastic: random seed (default: drawn and recorded)"),
+            help="stochastic: bound on the truncation error of D_s, in [1e-12, 0.1] "
+                 "(default 1e-4)"),
+        arg("--seed", type=int,
+            help="stochastic: random seed, an integer >= 0 (default: drawn and recorded)"),
         arg("--direction", choices=("x", "y"), default="x",
             help="current direction (default x)"),
         arg("--force", action="store_true", help="replace a stiffness already in the file"),
@@ -368,7 +410,7 @@ COMMANDS["stiffness"] = STIFFNESS
 def _sweep(args):
     """``largebdg sweep``: config -> overrides -> resumable sweep (-> figures)."""
     from .config import apply_overrides, load_config
-    from .workflows.sweep import parse_values, sweep
+    from .workflows.sweep import describe_values, parse_values, sweep
 
     if (args.param is None) != (args.values is None):
         raise ParameterError("'--param' and '--values' go together: give both or neither")
@@ -385,7 +427,7 @@ def _sweep(args):
                                     if value is not None]
     config = apply_overrides(load_config(args.config), items)
     _say(args, f"{PROG} sweep: {parameter} over {len(values)} points "
-               f"({', '.join(map(str, values))}), L = {config.lattice.L}, "
+               f"({describe_values(values)}), L = {config.lattice.L}, "
                f"method = {config.solver.method} -> {args.out}")
     progress = _Progress(args)
 
@@ -399,6 +441,7 @@ def _sweep(args):
 
     with _reported_warnings(args):
         summary = sweep(config, values, parameter=parameter, outdir=args.out, force=args.force,
+                        repair=args.repair,
                         callback=lambda index, it, record: progress(it, record), on_point=report)
         _say(args, f"{PROG}: sweep finished, {summary.computed} points computed and "
                    f"{len(values) - summary.computed} found on disk; table "
@@ -450,6 +493,8 @@ SWEEP = Command(
                  "critical temperatures into DIR/tc.json"),
         arg("--force", action="store_true",
             help="recompute every point and overwrite existing files, whatever produced them"),
+        arg("--repair", action="store_true",
+            help="recompute point files that cannot be read (damaged), keeping all others"),
         QUIET_ARGUMENT,
     ),
 )

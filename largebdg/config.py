@@ -35,16 +35,20 @@ included) that every output file records.
 import copy
 import dataclasses
 import inspect
+import json
 import tomllib
 from dataclasses import dataclass, field
 
 from . import _validate as v
 from .engines import ENGINES
-from .engines.chebyshev import BACKENDS
+from .engines.chebyshev import BACKENDS, PROBING_MODELS
 from .engines.chebyshev import DEFAULTS as CHEBYSHEV_DEFAULTS
 from .errors import ParameterError
+from .kpm.coefficients import check_tolerance
 from .model import PAPER_PARAMETERS, TwoBandModel
 from .model.disorder import GENERATORS
+from .model.lattice import lattice_size
+from .model.thermal import T_MAX
 from .scf import DEFAULTS as SCF_DEFAULTS
 from .scf import MIXERS
 
@@ -57,7 +61,31 @@ __all__ = [
     "RunConfig",
     "load_config",
     "apply_overrides",
+    "RESULT_NEUTRAL_KEYS",
+    "comparable",
 ]
+
+RESULT_NEUTRAL_KEYS = ("solver.checkpoint_seconds", "solver.checkpoint_iterations")
+"""Settings that never change a result; ignored when a stored configuration is compared with a
+new one (resuming a sweep or a checkpointed solve)."""
+
+
+def comparable(data, ignore=()):
+    """A resolved config dict (``RunConfig.to_dict()``) reduced to what determines the result.
+
+    Drops :data:`RESULT_NEUTRAL_KEYS` and the ``section.key`` names in ``ignore``, and turns
+    tuples and NumPy scalars into plain JSON values, so that stored and new configurations
+    compare equal with ``==``.
+    """
+    data = json.loads(json.dumps(data))
+    for key in RESULT_NEUTRAL_KEYS + tuple(ignore):
+        *path, last = key.split(".")
+        node = data
+        for part in path:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return data
 
 
 _START_VECTORS = {"probing": "probing", "exact": "unit"}
@@ -71,7 +99,7 @@ class LatticeConfig:
     L: int = 32
 
     def __post_init__(self):
-        v.positive_int("lattice.L", self.L, minimum=2)
+        lattice_size(self.L, "lattice.L")
 
 
 @dataclass(frozen=True)
@@ -147,7 +175,13 @@ class SolverConfig:
     ``tol`` bounds max|delta Delta| between iterations; ``tol_density`` the
     largest change of a local density; ``tol_filling`` the error of each
     band's filling.  ``mixing`` is ``"anderson"`` (Pulay/DIIS, default) or
-    ``"linear"``.
+    ``"linear"``.  ``T`` lies in [0, ``T_MAX``] = [0, 100].
+
+    ``checkpoint_seconds`` (default 60) is the interval at which ``largebdg solve --out r.h5``
+    saves its self-consistency state to ``r.h5.checkpoint`` (``0``: after every iteration;
+    ``inf``: never by time); ``checkpoint_iterations`` (default 0: off) also saves every
+    this many iterations.  Rerunning the same command resumes from the checkpoint.  Neither
+    setting changes the result, so neither is compared when resuming.
     """
 
     method: str = "dense"
@@ -159,10 +193,12 @@ class SolverConfig:
     mixing: str = SCF_DEFAULTS["mixing"]
     mixing_beta: float = SCF_DEFAULTS["mixing_beta"]
     history: int = SCF_DEFAULTS["history"]
+    checkpoint_seconds: float = SCF_DEFAULTS["checkpoint_seconds"]
+    checkpoint_iterations: int = SCF_DEFAULTS["checkpoint_iterations"]
 
     def __post_init__(self):
         v.choice("solver.method", self.method, tuple(ENGINES))
-        object.__setattr__(self, "T", v.real("solver.T", self.T, 0.0))
+        object.__setattr__(self, "T", v.real("solver.T", self.T, 0.0, T_MAX))
         for name in ("tol", "tol_density", "tol_filling"):
             object.__setattr__(
                 self, name, v.real(f"solver.{name}", getattr(self, name), 0.0, low_open=True)
@@ -173,6 +209,9 @@ class SolverConfig:
             self, "mixing_beta", v.real("solver.mixing_beta", self.mixing_beta, 0.0, 1.0, True)
         )
         v.positive_int("solver.history", self.history)
+        object.__setattr__(self, "checkpoint_seconds", v.real(
+            "solver.checkpoint_seconds", self.checkpoint_seconds, 0.0, allow_inf=True))
+        v.positive_int("solver.checkpoint_iterations", self.checkpoint_iterations, minimum=0)
 
 
 @dataclass(frozen=True)
@@ -185,6 +224,10 @@ class ChebyshevConfig:
     ``strategy`` is ``"probing"`` or ``"exact"`` (one unit vector per site),
     ``kernel_backend`` ``"numba"`` (fused stencil) or ``"numpy"`` (the SciPy
     CSR reference recursion); under MPI both split the start vectors over ranks.
+    ``probing_model`` is ``"measured"`` (the probing error measured on the
+    current mean field) or ``"clean"`` (the clean-band worst-case model);
+    ``threads`` the threads over blocks of start vectors (0: the cores
+    available divided by the MPI ranks).  See docs/chebyshev.md.
     """
 
     tolerance: float = CHEBYSHEV_DEFAULTS["tolerance"]
@@ -194,10 +237,12 @@ class ChebyshevConfig:
     block_size: int = CHEBYSHEV_DEFAULTS["block_size"]
     kernel_backend: str = CHEBYSHEV_DEFAULTS["backend"]
     bound_safety: float = CHEBYSHEV_DEFAULTS["bound_safety"]
+    probing_model: str = CHEBYSHEV_DEFAULTS["probing_model"]
+    threads: int = 0
 
     def __post_init__(self):
         object.__setattr__(
-            self, "tolerance", v.real("chebyshev.tolerance", self.tolerance, 0.0, 0.1, True)
+            self, "tolerance", check_tolerance("chebyshev.tolerance", self.tolerance)
         )
         v.positive_int("chebyshev.num_moments", self.num_moments, minimum=0)
         v.positive_int("chebyshev.probing_distance", self.probing_distance, minimum=0)
@@ -207,7 +252,8 @@ class ChebyshevConfig:
         object.__setattr__(
             self, "bound_safety", v.real("chebyshev.bound_safety", self.bound_safety, 0.0, 0.5)
         )
-
+        v.choice("chebyshev.probing_model", self.probing_model, PROBING_MODELS)
+        v.positive_int("chebyshev.threads", self.threads, minimum=0)
 
     def engine_options(self):
         """Keyword arguments of :class:`~largebdg.engines.chebyshev.ChebyshevEngine`."""
@@ -219,6 +265,8 @@ class ChebyshevConfig:
             block_size=self.block_size,
             backend=self.kernel_backend,
             bound_safety=self.bound_safety,
+            probing_model=self.probing_model,
+            threads=self.threads or None,
         )
 
 
@@ -263,12 +311,17 @@ class RunConfig:
                     )
             kwargs[name] = klass(**section)
         dis = data.get("disorder", {})
+        if not isinstance(dis, dict):
+            raise ParameterError("'disorder' must be a table with the tables band1, band2")
         for key in dis:
             if key not in ("band1", "band2"):
                 raise ParameterError(f"unknown disorder section '{key}'; allowed: band1, band2")
         bands = []
         for key in ("band1", "band2"):
-            section = dict(dis.get(key, {}))
+            section = dis.get(key, {})
+            if not isinstance(section, dict):
+                raise ParameterError(f"'disorder.{key}' must be a table")
+            section = dict(section)
             kind = section.pop("kind", "none")
             try:
                 bands.append(DisorderConfig(kind=kind, params=section))
@@ -314,6 +367,8 @@ def load_config(path):
         raise ParameterError(f"cannot read config file '{path}': {e.strerror}") from e
     except tomllib.TOMLDecodeError as e:
         raise ParameterError(f"config file '{path}' is not valid TOML: {e}") from e
+    except UnicodeDecodeError:
+        raise ParameterError(f"config file '{path}' is not a text (UTF-8 TOML) file") from None
     return RunConfig.from_dict(data)
 
 

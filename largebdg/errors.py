@@ -5,7 +5,7 @@ whose message names the parameter and the allowed values, so that the CLI can
 print it as a one-line message.
 """
 
-__all__ = ["ParameterError", "ConvergenceWarning", "AccuracyWarning"]
+__all__ = ["ParameterError", "ConvergenceWarning", "AccuracyWarning", "RecoveryWarning"]
 
 
 class ParameterError(ValueError):
@@ -18,3 +18,8 @@ class ConvergenceWarning(UserWarning):
 
 class AccuracyWarning(UserWarning):
     """A numerical approximation may not meet the requested accuracy."""
+
+
+class RecoveryWarning(UserWarning):
+    """A run repaired what an earlier fault left behind (a regenerated summary, removed
+    temporary files, a recomputed damaged point), or resumed from a checkpoint."""

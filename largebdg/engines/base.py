@@ -78,3 +78,15 @@ class Engine(Protocol):
 
     def tighten(self, band):
         """Refine the settings of ``band`` after a failed estimate; False if it cannot."""
+
+    def get_state(self):
+        """JSON-ready dict of whatever, besides the mean field, fixes the next iteration's map
+        (e.g. kept expansion plans); written into solve checkpoints."""
+
+    def set_state(self, state):
+        """Restore a dict returned by :meth:`get_state` (resuming from a checkpoint)."""
+
+    @staticmethod
+    def memory_estimate(L, **options):
+        """Rough peak memory in bytes of the engine for an L x L lattice with ``options``
+        (checked against the machine's available memory before a solve starts)."""

@@ -188,6 +188,19 @@ class ChebyshevEngine:
         self._plans = {}
         self.last = {}
 
+    @staticmethod
+    def memory_estimate(L, *, block_size=DEFAULTS["block_size"], threads=None, **options):
+        """Rough peak memory in bytes of one engine for an L x L lattice.
+
+        Each of ``threads`` recursions holds about six blocks of ``block_size`` vectors of
+        length 2 L² (start, two recursion terms, accumulators), the operators two PETSc AIJ
+        matrices with ~6 entries per row (value and column index), the stencil its
+        neighbour table and the error check two (4, L²) probe records.
+        """
+        rows = 2 * L * L
+        threads = threads or len(os.sched_getaffinity(0))
+        return 8 * rows * (6 * block_size * threads + 2 * 6 * 1.5 + 4 + 4)
+
     def accuracy_schedule(self, residual, current=None):
         """Accuracy for the next iteration given the current max|delta Delta|.
 
@@ -219,6 +232,26 @@ class ChebyshevEngine:
             "truncation_bound": [self.last[b].truncation for b in bands],
             "probing_estimate": [self.last[b].probing for b in bands],
         }
+
+    def get_state(self):
+        """The kept plans per band (they select the map being iterated), for a checkpoint.
+
+        Also the refinement floors of :meth:`tighten` and the draw counter of the
+        measured probing error, so that a resumed solve makes the same choices.
+        """
+        return {"plans": {str(b): [p.accuracy, p.T, p.scale, p.num_moments, p.probing_distance,
+                                   p.truncation, p.probing] for b, p in self._plans.items()},
+                "dmin": {str(b): int(d) for b, d in self._dmin.items()},
+                "sample_round": int(self._sample_round)}
+
+    def set_state(self, state):
+        """Restore the plans returned by :meth:`get_state`."""
+        self._plans = {int(k): Plan(float(p[0]), float(p[1]), float(p[2]), int(p[3]), int(p[4]),
+                                    float(p[5]), float(p[6]))
+                       for k, p in state.get("plans", {}).items()}
+        self._dmin = {int(k): int(d) for k, d in state.get("dmin", {}).items()}
+        self._sample_round = int(state.get("sample_round", 0))
+        self.last = dict(self._plans)
 
     def _operator(self, band):
         if band not in self._ops:

@@ -31,6 +31,16 @@ class DenseEngine:
         self._nx = neighbour_index(model.L, "x")
         self._ny = neighbour_index(model.L, "y")
 
+    @staticmethod
+    def memory_estimate(L, **options):
+        """Rough peak memory in bytes of one engine for an L x L lattice.
+
+        The 2 L² x 2 L² BdG matrix, its eigenvectors and LAPACK's ``evr`` work space come to
+        about three dense matrices of 8-byte numbers.
+        """
+        rows = 2 * L * L
+        return 3 * 8 * rows**2
+
     def settings(self):
         """Solver settings recorded with results."""
         return {"method": "dense", "lapack_driver": "evr"}
@@ -46,6 +56,13 @@ class DenseEngine:
     def tighten(self, band):
         """False: nothing to refine."""
         return False
+
+    def get_state(self):
+        """Nothing to remember between iterations (for a checkpoint)."""
+        return {}
+
+    def set_state(self, state):
+        """Restore :meth:`get_state` (nothing to restore)."""
 
     def eigensystem(self, band, onsite, delta):
         """Eigenvalues (ascending) and eigenvectors of the band's BdG matrix."""

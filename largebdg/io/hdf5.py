@@ -46,12 +46,18 @@ name                    content
 ``wall_time``           seconds of the solve
 ======================  ===================================================================
 
+Every file starts with a 512-byte HDF5 user block holding ``largebdg-sha256:`` and the
+SHA-256 of the rest of the file, checked before the file is opened, so that a damaged file
+is reported as such (the HDF5 library can crash on damaged metadata).  Files written before
+this checksum (no user block) are read unchecked.
+
 Files are written to a temporary file in the target directory and moved into
 place with :func:`os.replace`, so that an interrupted run never leaves a
 half-written result, and an existing file is only replaced when asked to.
 """
 
 import datetime
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -71,6 +77,9 @@ __all__ = [
     "update_result",
     "config_to_toml",
     "git_revision",
+    "write_hdf5",
+    "seal",
+    "check_seal",
 ]
 
 _ARRAYS = ("delta", "density", "mu", "potential", "bond_x", "bond_y")
@@ -170,9 +179,61 @@ def _plain(value):
     return value
 
 
-def _write_hdf5(path, write, mode="w"):
-    with h5py.File(path, mode) as fh:
+_USERBLOCK = 512
+_SEAL = b"largebdg-sha256:"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _digest(fh):
+    """SHA-256 (hex) of an open binary file from the end of the user block on."""
+    fh.seek(_USERBLOCK)
+    return hashlib.file_digest(fh, "sha256").hexdigest().encode()
+
+
+def seal(path):
+    """Write the SHA-256 of an HDF5 file (made with a 512-byte user block) into its user block.
+
+    The checksum lets :func:`check_seal` detect a damaged file before the HDF5 library reads
+    it: the library may crash the process (segmentation fault) on damaged metadata.  A file
+    changed with h5py directly (rather than :func:`update_result`) must be sealed again.
+    """
+    with open(path, "r+b") as fh:
+        stamp = _SEAL + _digest(fh)
+        fh.seek(0)
+        fh.write(stamp + bytes(_USERBLOCK - len(stamp)))
+
+
+def check_seal(path, what="file"):
+    """Verify the checksum written by :func:`seal`; files without a user block pass unchecked.
+
+    Raises
+    ------
+    ParameterError
+        If the checksum does not match (or the user block itself is damaged), naming the file.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(_USERBLOCK + len(_HDF5_SIGNATURE))
+        sealed = head.startswith(_SEAL) or head[_USERBLOCK:] == _HDF5_SIGNATURE
+        if not sealed:
+            return  # written before checksums, or not a largebdg file at all: h5py will tell
+        stored = head[len(_SEAL): len(_SEAL) + 64]
+        if not head.startswith(_SEAL) or stored != _digest(fh):
+            raise ParameterError(
+                f"'path': {what} '{path}' is damaged or changed outside largebdg (its SHA-256 "
+                "checksum does not match its content); if you changed it on purpose, accept "
+                "the change with largebdg.io.hdf5.seal(path)"
+            )
+
+
+def write_hdf5(path, write, mode="w"):
+    """Create (``mode="w"``, with a sealed user block) or change (``"a"``) an HDF5 file with
+    ``write(h5py.File)``, then :func:`seal` it."""
+    kwargs = {"userblock_size": _USERBLOCK} if mode == "w" else {}
+    with h5py.File(path, mode, **kwargs) as fh:
+        sealed = fh.userblock_size == _USERBLOCK
         write(fh)
+    if sealed:
+        seal(path)
 
 
 def save_result(result, path, *, force=False):
@@ -232,13 +293,19 @@ def save_result(result, path, *, force=False):
             "wall_time": float(result.wall_time),
         })
 
-    atomic_write(path, lambda tmp: _write_hdf5(tmp, write))
+    atomic_write(path, lambda tmp: write_hdf5(tmp, write))
 
 
 def _open_result(path):
     """Open ``path`` read-only as a largebdg result, raising ParameterError otherwise."""
+    if Path(path).is_dir():
+        raise ParameterError(f"'path': '{path}' is a directory, not a result file")
     if not Path(path).is_file():
         raise ParameterError(f"'path': result file '{path}' does not exist")
+    try:
+        check_seal(path, "result file")
+    except OSError as e:
+        raise ParameterError(f"'path': cannot read '{path}' ({e.strerror})") from None
     try:
         fh = h5py.File(path, "r")
     except OSError as e:
@@ -271,8 +338,32 @@ def load_result(path):
     Raises
     ------
     ParameterError
-        If `path` does not exist, is not an HDF5 file, or is not a largebdg result.
+        If `path` does not exist, is not an HDF5 file, is not a largebdg result, or is
+        damaged (unreadable data, inconsistent shapes).
     """
+    try:
+        result = _read_result(path)
+    except ParameterError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError,
+            IndexError) as e:  # h5py's errors on damaged files
+        raise ParameterError(
+            f"'path': '{path}' is damaged and cannot be read ({type(e).__name__}: "
+            f"{' '.join(str(e).split())})"
+        ) from e
+    L = result.config.lattice.L
+    shapes = {name: np.shape(getattr(result, name)) for name in _ARRAYS}
+    expected = {name: (2,) if name == "mu" else (2, L, L) for name in _ARRAYS}
+    if shapes != expected:
+        wrong = [f"{n} {shapes[n]}" for n in _ARRAYS if shapes[n] != expected[n]]
+        raise ParameterError(
+            f"'path': '{path}' is damaged: its arrays do not match L = {L} ({', '.join(wrong)})"
+        )
+    return result
+
+
+def _read_result(path):
+    """Body of :func:`load_result` (any h5py error on a damaged file propagates)."""
     with _open_result(path) as fh:
         attrs = fh.attrs
         try:
@@ -352,4 +443,4 @@ def update_result(path, datasets=None, attrs=None):
         for name, value in attrs.items():
             fh.attrs[name] = _to_json(value) if isinstance(value, dict) else value
 
-    atomic_write(Path(path), lambda tmp: _write_hdf5(tmp, write, mode="a"), source=path)
+    atomic_write(Path(path), lambda tmp: write_hdf5(tmp, write, mode="a"), source=path)

@@ -21,11 +21,24 @@ import scipy.fft
 from .. import _validate as v
 
 __all__ = [
+    "TOLERANCE_RANGE",
+    "check_tolerance",
     "chebyshev_coefficients",
     "tanh_coefficients",
     "moments_for_tolerance",
     "truncation_bound",
 ]
+
+TOLERANCE_RANGE = (1e-12, 0.1)
+"""Allowed absolute truncation tolerances of a Chebyshev expansion (Chebyshev engine, stochastic
+stiffness): below 1e-12 the tail sum is lost in double-precision rounding and the number of
+moments explodes; above 0.1 the expansion of tanh(E/2T), which lies in [-1, 1], is meaningless."""
+
+
+def check_tolerance(name, value):
+    """Return ``value`` as ``float`` if it lies in :data:`TOLERANCE_RANGE`."""
+    return v.real(name, value, *TOLERANCE_RANGE)
+
 
 
 def chebyshev_coefficients(func, num_moments):

@@ -83,6 +83,7 @@ from scipy import optimize, special
 
 from .. import _validate
 from ..errors import ConvergenceWarning, ParameterError
+from .lattice import lattice_size
 from .twoband import PAPER_PARAMETERS
 
 __all__ = [
@@ -886,7 +887,7 @@ def uniform_band_stiffness(T, mu_tilde, delta, *, t=1.0, L):
     float
     """
     T = float(_validate.positive_array("T", T))
-    L = _validate.positive_int("L", L, minimum=2)
+    L = lattice_size(L)
     k = 2 * np.pi * np.arange(L) / L
     cx, cy = np.meshgrid(np.cos(k), np.cos(k), indexing="ij")
     xi = -2 * t * (cx + cy) - mu_tilde
@@ -938,7 +939,7 @@ def normal_state_stiffness(T, filling, *, t=1.0, L):
     >>> abs(float(normal_state_stiffness(0.1, 0.8, L=1024))) < 1e-6  # gone for large L
     True
     """
-    L = _validate.positive_int("L", L, minimum=2)
+    L = lattice_size(L)
     t = _validate.real("t", t, 0.0, low_open=True)
     T = _validate.positive_array("T", T)
     out = np.empty(T.shape)

@@ -33,6 +33,7 @@ import os
 import numpy as np
 
 from .._validate import choice, positive_int, real
+from .._validate import seed as _seed
 from ..errors import ParameterError
 
 __all__ = [
@@ -56,14 +57,15 @@ _BETA_MAX = 100.0
 
 
 def _rng(seed):
-    """Return ``np.random.default_rng(seed)``, naming 'seed' if it is invalid."""
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as e:
-        raise ParameterError(
-            "'seed' must be None, an integer >= 0, a SeedSequence, a BitGenerator "
-            f"or a numpy.random.Generator, got {seed!r}"
-        ) from e
+    """Return ``np.random.default_rng(seed)``, naming 'seed' if it is invalid.
+
+    A seed is ``None`` or an integer >= 0; library callers may also pass a NumPy
+    ``SeedSequence``, ``BitGenerator`` or ``Generator``.
+    """
+    if not isinstance(seed, (np.random.SeedSequence, np.random.BitGenerator,
+                             np.random.Generator)):
+        seed = _seed("seed", seed)
+    return np.random.default_rng(seed)
 
 
 def _strength(strength):

@@ -8,7 +8,16 @@ import numpy as np
 
 from .. import _validate as v
 
-__all__ = ["neighbour_index", "neighbour_table", "hopping_pattern"]
+__all__ = ["MIN_L", "lattice_size", "neighbour_index", "neighbour_table", "hopping_pattern"]
+
+MIN_L = 3
+"""Smallest linear lattice size: below 3 the neighbours i + e and i - e of a periodic
+lattice coincide and a bond would be counted twice."""
+
+
+def lattice_size(L, name="L"):
+    """Return ``L`` as ``int`` if it is a valid linear lattice size, an integer >= :data:`MIN_L`."""
+    return v.positive_int(name, L, minimum=MIN_L)
 
 
 def neighbour_index(L, axis):
@@ -25,7 +34,7 @@ def neighbour_index(L, axis):
     -------
     ndarray of int64, shape (L*L,)
     """
-    L = v.positive_int("L", L, minimum=2)
+    L = lattice_size(L)
     v.choice("axis", axis, ("x", "y"))
     y, x = np.divmod(np.arange(L * L, dtype=np.int64), L)
     if axis == "x":

@@ -5,7 +5,12 @@ Both enter through :math:`f(E) = (1 - \tanh(E/2T))/2` (paper Eqs. 13-14 and 33-3
 
 import numpy as np
 
-__all__ = ["thermal_factor", "fermi_ratio"]
+__all__ = ["T_MAX", "thermal_factor", "fermi_ratio"]
+
+T_MAX = 100.0
+"""Highest temperature accepted by the solver (units of t): 100 t is far above every band
+width (8 t) and critical temperature (~0.2 t), so the model is long normal there; much larger
+values only overflow the clean-band sums."""
 
 
 def thermal_factor(E, T):

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import _validate as v
 from ..errors import ParameterError
+from .lattice import lattice_size
 
 __all__ = ["TwoBandModel", "PAPER_PARAMETERS"]
 
@@ -40,7 +41,7 @@ class TwoBandModel:
     Parameters
     ----------
     L : int
-        Linear lattice size (>= 3).
+        Linear lattice size (>= :data:`~largebdg.model.lattice.MIN_L` = 3).
     t, g : tuple of float
         Hopping and intra-band coupling of band 1 and band 2.
     g12 : float
@@ -63,7 +64,7 @@ class TwoBandModel:
     common_mu: bool = False
 
     def __post_init__(self):
-        v.positive_int("L", self.L, minimum=3)
+        lattice_size(self.L)
         pot = self.potential
         if pot is None:
             pot = np.zeros((2, self.L, self.L))

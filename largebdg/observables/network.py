@@ -65,7 +65,7 @@ import scipy.sparse.csgraph  # noqa: F401 - sp.csgraph
 
 from .. import _validate as v
 from ..errors import AccuracyWarning, ParameterError
-from ..model.lattice import neighbour_index
+from ..model.lattice import lattice_size, neighbour_index
 from .current import site_array
 
 __all__ = ["yosida", "bond_conductances", "network_stiffness"]
@@ -127,7 +127,7 @@ def network_stiffness(L, t, bond_x, bond_y, delta, T, *, direction="x", tol=1e-1
     Parameters
     ----------
     L : int
-        Linear lattice size (>= 3).
+        Linear lattice size (>= :data:`~largebdg.model.lattice.MIN_L` = 3).
     t : float
         Hopping of the band.
     bond_x, bond_y : array_like, shape (L*L,)
@@ -158,7 +158,7 @@ def network_stiffness(L, t, bond_x, bond_y, delta, T, *, direction="x", tol=1e-1
 
     import pyamg
 
-    L = v.positive_int("L", L, minimum=3)
+    L = lattice_size(L)
     t = v.real("t", t)
     v.choice("direction", direction, ("x", "y"))
     tol = v.real("tol", tol, 0.0, 1.0, low_open=True, high_open=True)

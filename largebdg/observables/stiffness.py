@@ -102,7 +102,7 @@ import scipy.linalg
 
 from .. import _validate as v
 from ..errors import ParameterError
-from ..model.lattice import neighbour_index
+from ..model.lattice import lattice_size, neighbour_index
 from ..model.thermal import fermi_ratio, thermal_factor
 from ..operators.pattern import BdGPattern
 from .current import current_matrix, kinetic_energy_x, site_array
@@ -123,7 +123,7 @@ def exact_stiffness(L, t, onsite, delta, T, *, direction="x"):
     Parameters
     ----------
     L : int
-        Linear lattice size (>= 3), N = L*L sites.
+        Linear lattice size (>= :data:`~largebdg.model.lattice.MIN_L` = 3), N = L*L sites.
     t : float
         Hopping of the band (matrix element :math:`-t`).
     onsite : array_like, shape (L*L,)
@@ -175,7 +175,7 @@ def exact_stiffness(L, t, onsite, delta, T, *, direction="x"):
     >>> round(exact_stiffness(8, 1.0, np.ones(64), np.zeros(64), 0.1), 3)
     0.617
     """
-    L = v.positive_int("L", L, minimum=3)
+    L = lattice_size(L)
     t = v.real("t", t)
     onsite = site_array("onsite", onsite, L)
     delta = site_array("delta", delta, L)

@@ -81,10 +81,10 @@ import scipy.linalg
 
 from .. import _validate as v
 from ..errors import ParameterError
-from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients
+from ..kpm.coefficients import check_tolerance, moments_for_tolerance, tanh_coefficients
 from ..kpm.recursion import chebyshev_vectors
 from ..kpm.vectors import DISTRIBUTIONS, random_block
-from ..model.lattice import neighbour_table
+from ..model.lattice import lattice_size, neighbour_table
 from ..model.thermal import fermi_ratio
 from ..operators.stencil import BdGStencil
 from ..operators.window import BOUND_SAFETY, band_window
@@ -244,7 +244,7 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     Parameters
     ----------
     L : int
-        Linear lattice size (>= 3), N = L*L sites.
+        Linear lattice size (>= :data:`~largebdg.model.lattice.MIN_L` = 3), N = L*L sites.
     t : float
         Hopping of the band (matrix element -t).
     onsite, delta : array_like, shape (L*L,)
@@ -311,7 +311,7 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     >>> abs(ds - exact_stiffness(8, 1.0, np.ones(64), np.full(64, 0.3), 0.1)) < 3 * err
     True
     """
-    L = v.positive_int("L", L, minimum=3)
+    L = lattice_size(L)
     t = v.real("t", t)
     onsite = site_array("onsite", onsite, L)
     delta = site_array("delta", delta, L)
@@ -319,7 +319,7 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     R = v.positive_int("num_vectors", num_vectors, minimum=2)
     if num_moments is not None:
         num_moments = v.positive_int("num_moments", num_moments, minimum=2)
-    tolerance = v.real("tolerance", tolerance, 0.0, low_open=True)
+    tolerance = check_tolerance("tolerance", tolerance)
     v.choice("direction", direction, ("x", "y"))
     if block_size is not None:
         block_size = v.positive_int("block_size", block_size)

@@ -4,7 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _validate as v
-from ..model.lattice import hopping_pattern
+from ..model.lattice import hopping_pattern, lattice_size
 
 __all__ = ["BdGPattern"]
 
@@ -19,7 +19,7 @@ class BdGPattern:
     """
 
     def __init__(self, L):
-        self.L = v.positive_int("L", L, minimum=3)
+        self.L = lattice_size(L)
         N = self.n_sites = L * L
         hr, hc = hopping_pattern(L)
         sites = np.arange(N, dtype=np.int64)

@@ -17,6 +17,8 @@ from .maps import (
     plot_summary,
     profile_row,
 )
+from .output import check_figure_path, save_figure
 
 __all__ = ["BAND_COLORS", "figure_and_axes", "profile_row", "plot_gap_maps", "plot_profiles",
-           "plot_histograms", "plot_convergence", "plot_summary"]
+           "plot_histograms", "plot_convergence", "plot_summary", "check_figure_path",
+           "save_figure"]

@@ -29,6 +29,16 @@ when max|delta Delta| <= ``tol``, max|delta n| <= ``tol_density`` and every
 filling error <= ``tol_filling``; otherwise it warns with
 :class:`~largebdg.errors.ConvergenceWarning` and returns what it has, with
 ``converged = False``.
+
+Checkpoints
+-----------
+A long solve can save its state: after an iteration, when ``checkpoint_seconds`` have passed
+since the last save (or every ``checkpoint_iterations`` iterations), the loop calls
+``checkpoint(snapshot)`` with everything that determines the rest of the iteration: the next
+input, the mixer's memory, the accuracy level, the engine's kept settings, the iteration count
+and the history.  ``solve(..., resume=snapshot)`` continues from there and produces the same
+iterates, bit for bit, as the uninterrupted loop.  Writing the snapshot to a file is the
+caller's business (:mod:`largebdg.io.checkpoint`).
 """
 
 import time
@@ -38,7 +48,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _validate as v
-from ..errors import AccuracyWarning, ConvergenceWarning
+from ..errors import AccuracyWarning, ConvergenceWarning, ParameterError
+from ..model.thermal import T_MAX
 from .chemical_potential import ChemicalPotentialUpdate
 from .mixing import MIXERS
 from .state import SCFState, initial_state
@@ -46,7 +57,8 @@ from .state import SCFState, initial_state
 __all__ = ["SCFOutcome", "solve", "DEFAULTS"]
 
 DEFAULTS = {"tol": 1e-5, "tol_density": 1e-4, "tol_filling": 1e-5, "max_iter": 300,
-            "mixing": "anderson", "mixing_beta": 0.5, "history": 8}
+            "mixing": "anderson", "mixing_beta": 0.5, "history": 8,
+            "checkpoint_seconds": 60.0, "checkpoint_iterations": 0}
 """Default settings of :func:`solve` (and of the ``[solver]`` config section)."""
 
 
@@ -73,7 +85,9 @@ class SCFOutcome:
 def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_density"],
           tol_filling=DEFAULTS["tol_filling"], max_iter=DEFAULTS["max_iter"],
           mixing=DEFAULTS["mixing"], mixing_beta=DEFAULTS["mixing_beta"],
-          history=DEFAULTS["history"], initial=None, callback=None):
+          history=DEFAULTS["history"], initial=None, callback=None, checkpoint=None,
+          checkpoint_seconds=DEFAULTS["checkpoint_seconds"],
+          checkpoint_iterations=DEFAULTS["checkpoint_iterations"], resume=None):
     """Iterate the mean-field map of ``model`` to self-consistency.
 
     Parameters
@@ -101,13 +115,30 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
     callback : callable, optional
         Called after every iteration as ``callback(iteration, record)`` with the
         history record (a dict).
+    checkpoint : callable, optional
+        ``checkpoint(snapshot)``, called after an iteration (that did not end the loop) when
+        ``checkpoint_seconds`` have passed since the start or the last call, or the iteration
+        count is a multiple of ``checkpoint_iterations`` (if > 0).  ``snapshot`` is a dict of
+        arrays and JSON-ready values: ``iteration``, ``x`` (next input), ``accuracy``,
+        ``mixer`` and ``engine`` (their ``get_state()``), ``history``.
+    checkpoint_seconds : float
+        Seconds between checkpoints (``0``: after every iteration; ``inf``: by count only).
+    checkpoint_iterations : int
+        Also checkpoint every this many iterations (``0``: by time only).
+    resume : dict, optional
+        A ``snapshot`` passed to ``checkpoint`` by an earlier call with the same model,
+        engine settings and temperature: the loop continues with the next iteration (at
+        least one more iteration is run even if ``max_iter`` is already reached).
+        ``initial`` is then ignored.
 
     Returns
     -------
     SCFOutcome
     """
-    T = v.real("T", T, 0.0)
+    T = v.real("T", T, 0.0, T_MAX)
     v.positive_int("max_iter", max_iter)
+    checkpoint_seconds = v.real("checkpoint_seconds", checkpoint_seconds, 0.0, allow_inf=True)
+    v.positive_int("checkpoint_iterations", checkpoint_iterations, minimum=0)
     N = model.n_sites
     g1, g2 = model.g
     state = initial if initial is not None else initial_state(model, T)
@@ -120,10 +151,14 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
             "seconds")
     hist = {k: [] for k in keys}
     accuracy = schedule(np.inf, None)
+    start = 1
+    if resume is not None:
+        x, accuracy, start = _restore(resume, x.size, mixer, engine, hist)
     converged = False
     estimates = [None, None]
     note = ""
-    for it in range(1, max_iter + 1):
+    last_save = time.monotonic()
+    for it in range(start, max(max_iter, start) + 1):
         t0 = time.perf_counter()
         s = SCFState.unpack(x, N, mu_weight)
         s.mu = chem.project(s.mu)
@@ -173,6 +208,11 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
             accuracy = new_accuracy
             mixer.reset()
         x = mixer.step(x, r)
+        if checkpoint is not None and it < max_iter and (
+                time.monotonic() - last_save >= checkpoint_seconds
+                or (checkpoint_iterations and it % checkpoint_iterations == 0)):
+            checkpoint(_snapshot(it, x, accuracy, mixer, engine, hist))
+            last_save = time.monotonic()
     if note:
         warnings.warn(f"{note}; the result is not converged (set more moments or a larger "
                       "probing distance, or leave them automatic)", AccuracyWarning, stacklevel=2)
@@ -185,3 +225,35 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
     return SCFOutcome(state=SCFState(delta_out, n_out, s.mu.copy()), averages=avg,
                       converged=converged, iterations=it, history=history_arrays,
                       error_estimates=estimates, note=note)
+
+
+def _snapshot(iteration, x, accuracy, mixer, engine, hist):
+    """Everything that fixes the iterations after ``iteration`` (see :func:`solve`)."""
+    return {
+        "iteration": int(iteration),
+        "x": x.copy(),
+        "accuracy": accuracy,
+        "mixer": mixer.get_state(),
+        "engine": engine.get_state() if hasattr(engine, "get_state") else {},
+        "history": {k: np.array(values, dtype=float) for k, values in hist.items()},
+    }
+
+
+def _restore(snapshot, size, mixer, engine, hist):
+    """Apply a :func:`_snapshot` to the loop's objects; return (x, accuracy, next iteration)."""
+    try:
+        x = np.array(snapshot["x"], dtype=float)
+        iteration = v.positive_int("resume['iteration']", snapshot["iteration"])
+        if x.shape != (size,):
+            raise ParameterError(
+                f"'resume' holds a mean field of {x.size} numbers, this model needs {size}")
+        mixer.set_state(snapshot["mixer"])
+        if hasattr(engine, "set_state"):
+            engine.set_state(snapshot.get("engine", {}))
+        for key in hist:
+            hist[key] = list(np.array(snapshot["history"][key], dtype=float))
+    except (KeyError, TypeError, IndexError) as e:
+        raise ParameterError(f"'resume' is not a snapshot of this loop ({e!r})") from None
+    if any(len(values) != iteration for values in hist.values()):
+        raise ParameterError("'resume' holds a history of the wrong length")
+    return x, snapshot["accuracy"], iteration + 1

@@ -21,6 +21,13 @@ class LinearMixer:
     def reset(self):
         """Forget the history (nothing to forget)."""
 
+    def get_state(self):
+        """The mixer's memory (none), for a checkpoint."""
+        return {}
+
+    def set_state(self, state):
+        """Restore :meth:`get_state` (nothing to restore)."""
+
     def step(self, x, r):
         """Next input."""
         return x + self.beta * r
@@ -62,6 +69,24 @@ class AndersonMixer:
         self._x = []
         self._r = []
         self._best = np.inf
+
+    def get_state(self):
+        """The stored inputs, residuals and best residual norm, for a checkpoint.
+
+        Returns
+        -------
+        dict
+            ``x`` and ``r`` of shape (k, n) (k stored iterations, possibly 0) and ``best``;
+            :meth:`set_state` with it continues the identical sequence of steps.
+        """
+        return {"x": np.array(self._x, dtype=float), "r": np.array(self._r, dtype=float),
+                "best": float(self._best)}
+
+    def set_state(self, state):
+        """Restore a state returned by :meth:`get_state`."""
+        self._x = [np.array(row, dtype=float) for row in state["x"]]
+        self._r = [np.array(row, dtype=float) for row in state["r"]]
+        self._best = float(state["best"])
 
     def step(self, x, r):
         """Next input from input ``x`` and residual ``r`` (1-D arrays)."""

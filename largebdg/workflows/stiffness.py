@@ -87,6 +87,7 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     L = result.L
     method = resolve_method(method, L)
     v.choice("direction", direction, ("x", "y"))
+    seed = v.seed("seed", seed)
     if method == "exact" and L > EXACT_MAX_L:
         raise ParameterError(
             f"'method' = 'exact' diagonalises dense {2 * L * L} x {2 * L * L} matrices and is "

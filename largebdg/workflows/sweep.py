@@ -24,6 +24,17 @@ finished; delete its file (or use ``force``) to retry it.
 Points are found by value, not by position: extending or refining a grid in the
 same directory reuses the points already there (under their original names).
 
+Faults
+------
+A sweep holds an exclusive lock on its directory (:func:`largebdg.io.lock.directory_lock`)
+while it runs: a second sweep into the same directory is refused at once, whatever its
+configuration; the kernel releases the lock of a killed sweep.  Under the lock, a starting
+sweep deletes the temporary files of killed writes (:func:`largebdg.io.remove_stale_temporaries`)
+and regenerates a damaged ``summary.json`` from the point files.  A damaged point file is
+named in the refusal; ``repair=True`` (``--repair``) recomputes it in place.  Every point of
+the grid is checked (configuration, disorder parameters, memory) before the first is solved,
+and grids hold at most :data:`MAX_GRID_POINTS` points.
+
 Sweeping other parameters
 -------------------------
 Any numeric configuration key can be swept, e.g. ``model.g12``,
@@ -46,23 +57,29 @@ Examples
 [1, 2, 3]
 """
 
+import contextlib
 import json
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .._optional import rank_size, world
-from ..config import RunConfig, apply_overrides
-from ..errors import ParameterError
-from ..io import load_result, save_result
+from ..config import RunConfig, apply_overrides, comparable
+from ..errors import ParameterError, RecoveryWarning
+from ..io import load_result, remove_stale_temporaries, save_result
+from ..io.lock import directory_lock
 from ..io.sweeps import SweepPoint, format_value, point_file_name, write_summary
 from ..model.disorder import SEEDED_KINDS
-from .run import run
+from .run import check_config, on_root, run
 
-__all__ = ["SweepSummary", "parse_values", "sweep"]
+__all__ = ["SweepSummary", "parse_values", "sweep", "MAX_GRID_POINTS", "describe_values"]
+
+MAX_GRID_POINTS = 10_000
+"""Largest number of points of a sweep grid (counted before the grid is built)."""
 
 _RANGE_SLACK = 1e-9  # a stop within this many steps of a grid point is included
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -138,10 +155,12 @@ def parse_values(text, *, name="values"):
                 "use a negative STEP for a descending grid"
             )
         count = math.floor((stop - start) / step + _RANGE_SLACK) + 1
+        _check_count(count, name, text)
         if all(isinstance(x, int) for x in (start, stop, step)):
             return [start + k * step for k in range(count)]
         return [float(f"{start + k * step:.12g}") for k in range(count)]
     items = [p for p in text.split(",")]
+    _check_count(len(items), name, text)
     if any(not p.strip() for p in items):
         raise ParameterError(f"'{name}': empty entry in the list {text!r}")
     numbers = [_number(p, name) for p in items]
@@ -150,6 +169,32 @@ def parse_values(text, *, name="values"):
     if len(set(numbers)) != len(numbers):
         raise ParameterError(f"'{name}': repeated values in {text!r}")
     return numbers
+
+
+def _check_count(count, name, text):
+    """Refuse grids of more than :data:`MAX_GRID_POINTS` points (quoting a short excerpt)."""
+    if count > MAX_GRID_POINTS:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ParameterError(
+            f"'{name}': the grid {shown!r} has {count:,} points, more than the limit of "
+            f"{MAX_GRID_POINTS:,}; use a larger STEP or split the sweep"
+        )
+
+
+def describe_values(values, limit=8):
+    """Short text of a grid for messages: all values, or the first and last few.
+
+    Examples
+    --------
+    >>> describe_values([1, 2, 3])
+    '1, 2, 3'
+    >>> describe_values(list(range(100)))
+    '0, 1, 2, 3, ..., 97, 98, 99'
+    """
+    text = [format_value(x) for x in values]
+    if len(text) > limit:
+        text = text[: limit // 2] + ["..."] + text[-(limit // 2 - 1):]
+    return ", ".join(text)
 
 
 # --------------------------------------------------------------------------- records
@@ -191,20 +236,9 @@ class SweepSummary:
 # --------------------------------------------------------------------------- helpers
 
 
-def _normalised(data):
-    """Plain JSON form of a config dict, so that stored and new configs compare equal."""
-    return json.loads(json.dumps(data))
-
-
 def _without(data, parameter):
     """Config dict without the swept key (the part shared by every point)."""
-    data = _normalised(data)
-    node = data
-    keys = parameter.split(".")
-    for key in keys[:-1]:
-        node = node.get(key, {})
-    node.pop(keys[-1], None)
-    return data
+    return comparable(data, ignore=(parameter,))
 
 
 def _check_parameter(config, parameter, value):
@@ -247,9 +281,15 @@ def _check_summary(outdir, parameter, base, force):
         return
     try:
         doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ParameterError(f"'outdir': cannot read '{path}': {e}") from e
-    if doc.get("parameter") != parameter or doc.get("base_config") != base:
+        if not isinstance(doc, dict):
+            raise ValueError("not a JSON object")
+        stored = doc.get("base_config")
+        stored = comparable(stored) if isinstance(stored, dict) else stored
+    except (OSError, ValueError) as e:  # UnicodeDecodeError and JSONDecodeError included
+        warnings.warn(f"'{path}' is damaged ({e}); it is regenerated from the point files "
+                      "(which are checked one by one)", RecoveryWarning, stacklevel=3)
+        return
+    if doc.get("parameter") != parameter or stored != base:
         what = ("parameter " + repr(doc.get("parameter"))
                 if doc.get("parameter") != parameter else "configuration")
         raise ParameterError(
@@ -262,7 +302,7 @@ def _check_summary(outdir, parameter, base, force):
 
 
 def sweep(config, values, *, parameter="solver.T", outdir, callback=None, on_point=None,
-          force=False, warm_start=True, comm=None):
+          force=False, repair=False, warm_start=True, comm=None):
     """Solve ``config`` for each value of one parameter, resumably.
 
     Parameters
@@ -270,7 +310,8 @@ def sweep(config, values, *, parameter="solver.T", outdir, callback=None, on_poi
     config : RunConfig
         Base configuration; ``parameter`` is overridden point by point.
     values : sequence of int or float
-        Grid, solved in this order (see :func:`parse_values`).
+        Grid, solved in this order (see :func:`parse_values`), at most
+        :data:`MAX_GRID_POINTS` values.
     parameter : str, optional
         Configuration key ``section.key`` (``disorder.band1.key`` for disorder
         parameters), default ``"solver.T"``.
@@ -285,11 +326,15 @@ def sweep(config, values, *, parameter="solver.T", outdir, callback=None, on_poi
     force : bool, optional
         Recompute every point and overwrite existing files, whatever
         configuration produced them.
+    repair : bool, optional
+        Recompute (in place) point files that cannot be read, instead of refusing them;
+        files of another configuration are still refused.
     warm_start : bool, optional
         Start each point from the previous one (default); ``False`` starts
         every point from the uniform clean-limit guess.
     comm : mpi4py communicator, optional
-        Passed to :func:`largebdg.workflows.run.run`; only its rank 0 writes files.
+        Passed to :func:`largebdg.workflows.run.run`; only its rank 0 writes files
+        and holds the directory lock.
 
     Returns
     -------
@@ -298,21 +343,28 @@ def sweep(config, values, *, parameter="solver.T", outdir, callback=None, on_poi
     Raises
     ------
     ParameterError
-        For an invalid grid or key, seeded disorder without a seed, or an
-        existing point file (or summary) produced by a different configuration
-        (unless `force`).
+        For an invalid grid, key or value at any point, seeded disorder without a seed, a
+        directory in use by another sweep, or an existing point file (or summary) produced
+        by a different configuration (unless `force`) or damaged (unless `repair`).
+
+    Warns
+    -----
+    RecoveryWarning
+        When stale temporary files are removed, a damaged summary is regenerated or a
+        damaged point file is recomputed.
 
     Notes
     -----
-    All existing point files are checked before anything is solved, so a
-    mismatch is reported at once.  See the module docstring for the layout
-    and the resume rules.
+    All existing point files and all points of the grid are checked before anything is
+    solved, so a mismatch is reported at once.  See the module docstring for the layout, the
+    resume rules and the handling of faults.
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"'config' must be a RunConfig, got {type(config).__name__}")
     values = list(values)
     if not values:
         raise ParameterError("'values' must hold at least one value")
+    _check_count(len(values), "values", f"{len(values)} values")
     for x in values:
         if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
             raise ParameterError(f"'values' must be numbers, got {x!r}")
@@ -320,30 +372,86 @@ def sweep(config, values, *, parameter="solver.T", outdir, callback=None, on_poi
     if len(set(values)) != len(values):
         raise ParameterError("'values' must not repeat a value")
     _require_seeds(config)
-    configs = [_check_parameter(config, parameter, x) for x in values]
+    configs = []
+    for x in values:
+        try:
+            cfg = _check_parameter(config, parameter, x)
+        except ParameterError as e:
+            raise ParameterError(f"{parameter} = {format_value(x)}: {e}") from None
+        configs.append(cfg)
+    if comm is None:
+        comm = world()
+    rank = rank_size(comm)[0]
+
+    def check_points():
+        for x, cfg in zip(values, configs, strict=True):
+            try:
+                check_config(cfg)
+            except ParameterError as e:
+                raise ParameterError(f"{parameter} = {format_value(x)}: {e}") from None
+
+    on_root(comm, check_points)
     base = _without(configs[0].to_dict(), parameter)
     outdir = Path(outdir)
     if not outdir.parent.is_dir():
         raise ParameterError(f"'outdir': directory '{outdir.parent}' does not exist")
-    rank = rank_size(comm if comm is not None else world())[0]
-    if rank == 0:
-        outdir.mkdir(exist_ok=True)
-    _check_summary(outdir, parameter, base, force)
+    with contextlib.ExitStack() as lock:
+        def take_lock():
+            if outdir.exists() and not outdir.is_dir():
+                raise ParameterError(f"'outdir': '{outdir}' exists and is not a directory")
+            outdir.mkdir(exist_ok=True)
+            try:
+                lock.enter_context(directory_lock(outdir, what="sweep"))
+            except OSError as e:
+                raise ParameterError(
+                    f"'outdir': cannot write into '{outdir}' ({e.strerror})") from None
+            removed = remove_stale_temporaries(outdir)
+            if removed:
+                warnings.warn(
+                    f"removed {len(removed)} temporary file(s) left by killed writes in "
+                    f"'{outdir}' ({', '.join(p.name for p in removed[:3])}"
+                    f"{', ...' if len(removed) > 3 else ''})", RecoveryWarning, stacklevel=4)
 
-    existing = {}
+        on_root(comm, take_lock)
+        return _sweep_locked(configs, values, parameter, outdir, base, rank, callback,
+                             on_point, force, repair, warm_start, comm)
+
+
+def _load_existing(outdir, parameter, values, configs, force, repair):
+    """Existing point files by index: {k: (path, result)} and {k: path} of damaged ones."""
+    existing, damaged = {}, {}
     for k, (x, cfg) in enumerate(zip(values, configs, strict=True)):
         path = None if force else _find_existing(outdir, parameter, x)
         if path is None:
             continue
-        result = load_result(path)
-        if _normalised(result.config.to_dict()) != _normalised(cfg.to_dict()):
+        try:
+            result = load_result(path)
+        except ParameterError as e:
+            if not repair:
+                raise ParameterError(
+                    f"'outdir': the point file '{path}' ({parameter} = {format_value(x)}) cannot "
+                    f"be read: {e}; delete it, or rerun with --repair (repair=True) to recompute "
+                    "it"
+                ) from None
+            warnings.warn(f"recomputing the damaged point file '{path}'", RecoveryWarning,
+                          stacklevel=4)
+            damaged[k] = path
+            continue
+        if comparable(result.config.to_dict()) != comparable(cfg.to_dict()):
             raise ParameterError(
                 f"'outdir': '{path}' was produced by a different configuration than this sweep's "
                 f"point {parameter} = {format_value(x)}; use a new --out directory, or --force "
                 "(force=True) to recompute and overwrite it"
             )
         existing[k] = (path, result)
+    return existing, damaged
 
+
+def _sweep_locked(configs, values, parameter, outdir, base, rank, callback, on_point, force,
+                  repair, warm_start, comm):
+    """The body of :func:`sweep`, run while rank 0 holds the directory lock."""
+    _check_summary(outdir, parameter, base, force)
+    existing, damaged = _load_existing(outdir, parameter, values, configs, force, repair)
     summary = SweepSummary(parameter=parameter, outdir=outdir)
     previous = None
     for k, (x, cfg) in enumerate(zip(values, configs, strict=True)):
@@ -351,7 +459,7 @@ def sweep(config, values, *, parameter="solver.T", outdir, callback=None, on_poi
             path, result = existing[k]
             status = "existing"
         else:
-            path = outdir / point_file_name(k, parameter, x)
+            path = damaged.get(k, outdir / point_file_name(k, parameter, x))
             initial = previous if warm_start and previous is not None and \
                 previous.L == cfg.lattice.L else None
             progress = None if callback is None else (
@@ -368,5 +476,3 @@ def sweep(config, values, *, parameter="solver.T", outdir, callback=None, on_poi
             on_point(point)
         previous = result
     return summary
-
-

@@ -10,6 +10,8 @@ import h5py
 import numpy as np
 import pytest
 
+from largebdg.io.hdf5 import seal
+
 from largebdg.config import RunConfig
 from largebdg.errors import ParameterError
 from largebdg.io import (
@@ -210,6 +212,9 @@ def test_bad_config_in_file(tmp_path):
     save_result(make_result(), path)
     with h5py.File(path, "a") as fh:
         fh.attrs["config"] = json.dumps({"lattice": {"L": -1}})
+    with pytest.raises(ParameterError, match="damaged or changed outside largebdg"):
+        load_result(path)  # the checksum sees the change
+    seal(path)  # accept the change
     with pytest.raises(ParameterError, match="invalid configuration.*lattice.L"):
         load_result(path)
 
