@@ -1,6 +1,7 @@
-"""Results and their files: the Result data, HDF5 save/load, sweep directories, safe writes."""
+"""Results and their files: the Result data, HDF5 save/load, sweep and study directories, safe
+writes."""
 
-from .files import atomic_write, check_output_path, write_text_atomic
+from .files import atomic_write, check_output_path, write_csv_atomic, write_text_atomic
 from .hdf5 import config_to_toml, git_revision, load_result, save_result, update_result
 from .result import Observable, Result
 from .sweeps import SweepData, SweepPoint, load_sweep
@@ -14,6 +15,7 @@ __all__ = [
     "check_output_path",
     "atomic_write",
     "write_text_atomic",
+    "write_csv_atomic",
     "config_to_toml",
     "git_revision",
     "SweepData",

@@ -58,7 +58,13 @@ from .._optional import rank_size, world
 from ..config import RunConfig, apply_overrides
 from ..errors import ParameterError
 from ..io import load_result, save_result
-from ..io.sweeps import SweepPoint, format_value, point_file_name, write_summary
+from ..io.sweeps import (
+    SweepPoint,
+    find_point_file,
+    format_value,
+    point_file_name,
+    write_summary,
+)
 from ..model.disorder import SEEDED_KINDS
 from .run import run
 
@@ -227,19 +233,6 @@ def _require_seeds(config):
             )
 
 
-def _find_existing(outdir, parameter, value):
-    """Existing file of ``value`` in ``outdir`` (any index), or None."""
-    suffix = point_file_name(0, parameter, value)[len("point_000"):]
-    matches = sorted(outdir.glob(f"point_*{suffix}"))
-    matches = [m for m in matches if re.fullmatch(r"point_\d+" + re.escape(suffix), m.name)]
-    if len(matches) > 1:
-        raise ParameterError(
-            f"'outdir': several files hold {parameter} = {format_value(value)}: "
-            f"{', '.join(m.name for m in matches)}; remove all but one"
-        )
-    return matches[0] if matches else None
-
-
 def _check_summary(outdir, parameter, base, force):
     """Refuse a directory whose summary belongs to another sweep (unless ``force``)."""
     path = outdir / "summary.json"
@@ -332,7 +325,7 @@ def sweep(config, values, *, parameter="solver.T", outdir, callback=None, on_poi
 
     existing = {}
     for k, (x, cfg) in enumerate(zip(values, configs, strict=True)):
-        path = None if force else _find_existing(outdir, parameter, x)
+        path = None if force else find_point_file(outdir, parameter, x)
         if path is None:
             continue
         result = load_result(path)
