@@ -216,7 +216,7 @@ def stiffness_tc_error(T, Ds, stderr, *, baseline=None, resamples=BOOTSTRAP_RESA
 
 
 def finite_size_fit(sizes, y, sigma=None, *, power=PRIMARY_POWER):
-    r"""Straight-line fit :math:`y = a + b L^{-p}` and its extrapolation :math:`a` to :math:`L \to \infty`.
+    r"""Straight-line fit :math:`y = a + b L^{-p}`; :math:`a` is the limit :math:`L \to \infty`.
 
     Parameters
     ----------

@@ -245,7 +245,7 @@ class StudyDefinition:
         return float(chain.L) ** COST_EXPONENT.get(self.config.solver.method, 2)
 
     def to_dict(self):
-        """The definition as stored in ``study.json`` (keys :data:`~largebdg.io.studies.DEFINITION_KEYS`)."""
+        """The definition as stored in ``study.json`` (``io.studies.DEFINITION_KEYS``)."""
         base = _plain(self.config.to_dict())
         base.get("lattice", {}).pop("L", None)
         base.get("solver", {}).pop("T", None)
@@ -277,7 +277,7 @@ def partition(items, n, cost):
     Examples
     --------
     >>> partition([32, 64, 128, 128], 2, cost=lambda L: L * L)
-    [[32, 64, 128], [128]]
+    [[64, 128], [32, 128]]
     """
     v.positive_int("n", n)
     items = list(items)
