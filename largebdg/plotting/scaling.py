@@ -30,6 +30,8 @@ from ..analysis.scaling import (
     study_tables,
     write_study_tables,
 )
+from ..errors import ParameterError
+from ..io.studies import read_study
 from ..workflows.study import study_lock
 from . import maps
 from .maps import BAND_COLORS
@@ -193,6 +195,8 @@ def write_study_report(outdir, *, resamples=BOOTSTRAP_RESAMPLES, lock_timeout=12
     written : list of pathlib.Path
     """
     outdir = Path(outdir)
+    if read_study(outdir) is None:
+        raise ParameterError(f"'dir': '{outdir}' is not a study directory (no study.json)")
     with study_lock(outdir, timeout=lock_timeout):
         tables = study_tables(outdir, resamples=resamples)
         written = write_study_tables(outdir, tables)

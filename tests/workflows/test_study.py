@@ -333,3 +333,8 @@ def test_mpi_groups_match_one_process(reference, config_file, tmp_path):
     proc = _run(cmd)
     assert "group 1/2" in proc.stdout and "group 2/2" in proc.stdout
     _assert_same_tables(reference[0], out)
+
+
+def test_report_of_a_non_study_directory_exits_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a study directory" in capsys.readouterr().err
