@@ -502,6 +502,208 @@ SWEEP = Command(
 COMMANDS["sweep"] = SWEEP
 
 
+# ---------------------------------------------------------------------------- study
+
+
+class _StudyDisplay:
+    """Progress of ``largebdg study`` on the rank 0 of each process group.
+
+    On a terminal a status line (point, iteration, counts, time left) is redrawn
+    after every self-consistency iteration; otherwise (a log file) only one line is
+    printed per finished point, without carriage returns.
+    """
+
+    def __init__(self, args):
+        self.args = args
+        self.tty = sys.stdout.isatty()
+        self.pending = False
+
+    def _print(self, text, end="\n"):
+        if not self.args.quiet:
+            print(text, end=end, flush=True)
+
+    def iteration(self, chain, index, iteration, record, progress):
+        if not self.tty:
+            return
+        T = self.args.temperatures[index]
+        self._print(f"\r\x1b[K{chain.name} T = {T:g}: iteration {iteration}, max|dDelta| = "
+                    f"{max(record['max_ddelta']):.1e} | {progress.describe()}", end="")
+        self.pending = True
+
+    def point(self, done, progress):
+        p = done.point
+        if done.status == "existing":
+            return
+        what = ("solve kept" if p.status == "existing" else
+                f"{'converged' if p.converged else 'NOT converged'} in {p.iterations} "
+                f"iterations, {p.wall_time:.1f} s")
+        if done.stiffness_status == "computed":
+            obs = done.stiffness
+            what += (f"; D_s ({obs.settings['method']}) = "
+                     + ", ".join(f"{d:.4g}" for d in obs.value)
+                     + f" in {obs.settings.get('wall_time', 0.0):.1f} s")
+        prefix = "\r\x1b[K" if self.pending else ""
+        self.pending = False
+        self._print(f"{prefix}{done.chain.name} T = {p.value:g}: {what}; mean|Delta| = "
+                    f"{p.mean_abs_gap[0]:.4g}, {p.mean_abs_gap[1]:.4g} | {progress.describe()}")
+
+    def close(self):
+        if self.pending:
+            self._print("")
+            self.pending = False
+
+
+def _report_lines(tables):
+    """Short text of a study report: T_c / T_c0 per size and the extrapolations."""
+    from .analysis.scaling import PRIMARY_POWER
+
+    lines = []
+    for row in tables.by_L:
+        lines.append(f"L = {row['L']}: T_c/T_c0 ({row['quantity']}) = {row['ratio_mean']:.4f} "
+                     f"+- {row['ratio_sem']:.4f} ({row['n_seeds']} seed(s))")
+    for row in tables.extrapolation:
+        name = "1/L" if row["power"] == 1 else f"1/L^{row['power']}"
+        if row["n_sizes"] < 2:
+            if row["power"] == PRIMARY_POWER:
+                lines.append(f"{row['quantity']}: fewer than 2 sizes with a T_c, no "
+                             "extrapolation to L -> infinity")
+            continue
+        lines.append(f"{row['quantity']}: T_c/T_c0 (L -> infinity, fit in {name}"
+                     f"{'' if row['power'] == PRIMARY_POWER else ', check'}) = "
+                     f"{row['intercept']:.4f} +- {row['intercept_err']:.4f}"
+                     + ("" if row["weighted"] else " (unweighted)"))
+    return lines
+
+
+def _write_report(args, outdir):
+    """Write the report of a study directory and print its summary (rank 0)."""
+    from .plotting.scaling import write_study_report
+
+    tables, written = write_study_report(outdir)
+    for line in _report_lines(tables):
+        _say(args, line)
+    _say(args, f"{PROG}: wrote {', '.join(str(p) for p in written)}")
+
+
+def _study(args):
+    """``largebdg study``: L x seeds x T as independent resumable chains (-> report)."""
+    from .config import apply_overrides, load_config
+    from .workflows.study import parse_seeds, parse_shard, parse_sizes, study
+    from .workflows.sweep import parse_values
+
+    sizes, seeds = parse_sizes(args.L), parse_seeds(args.seeds)
+    args.temperatures = parse_values(args.T, name="--T")
+    shard = parse_shard(args.shard) if args.shard else (1, 1)
+    items = list(args.set or []) + ([f"solver.method={args.method}"] if args.method else [])
+    config = apply_overrides(load_config(args.config), items)
+    n = len(sizes) * len(seeds) * len(args.temperatures)
+    _say(args, f"{PROG} study: L = {', '.join(map(str, sizes))} x seeds "
+               f"{', '.join(map(str, seeds))} x {len(args.temperatures)} temperatures = {n} "
+               f"points, method = {config.solver.method}, stiffness = {args.stiffness or 'none'}"
+               + (f", shard {shard[0]}/{shard[1]}" if args.shard else "") + f" -> {args.out}")
+    display = _StudyDisplay(args)
+    with _reported_warnings(args):
+        try:
+            summary = study(config, sizes, seeds, args.temperatures, outdir=args.out,
+                            stiffness=args.stiffness, shard=shard,
+                            ranks_per_chain=args.ranks_per_chain, force=args.force,
+                            callback=display.iteration, on_point=display.point)
+        finally:
+            display.close()
+        _say(args, f"{PROG}: {len(summary.chains)} chain(s) done here "
+                   f"({', '.join(c.name for c in summary.chains) or 'none'}), "
+                   f"{summary.computed} point(s) computed")
+        if not args.no_report and _rank() == 0:
+            _write_report(args, summary.outdir)
+    if summary.unconverged and _rank() == 0:
+        print(f"{PROG}: {len(summary.unconverged)} point(s) did not converge ("
+              + ", ".join(f"L{L}_seed{s} T = {T}" for L, s, T in summary.unconverged)
+              + "); they are kept with converged = False and left out of T_c", file=sys.stderr,
+              flush=True)
+    return EXIT_NOT_CONVERGED if summary.unconverged else EXIT_OK
+
+
+def _stiffness_choices():
+    from .workflows.study import STIFFNESS_CHOICES
+
+    return STIFFNESS_CHOICES
+
+
+STUDY = Command(
+    help="finite-size scaling study: lattice sizes x disorder seeds x temperatures",
+    description=(
+        "Solve every (L, seed) of the grid as a resumable temperature sweep (a chain, warm-"
+        "started along T) in DIR/L<L>_seed<seed>/, optionally with the stiffness of every "
+        "point, then write the report (as 'largebdg report DIR'). Rerunning the same command "
+        "resumes; DIR/study.json records the definition and a different one is refused. "
+        "--shard K/N runs the K-th of N disjoint sets of chains (job arrays); under mpiexec "
+        "the ranks form groups of --ranks-per-chain ranks that share the chains. See "
+        "docs/scaling.md. Exit status: 0 all converged, 2 bad input, 3 some point did not "
+        "converge."
+    ),
+    run=_study,
+    arguments=(
+        CONFIG_ARGUMENT,
+        arg("--L", required=True, metavar="SIZES",
+            help="lattice sizes: a list 32,64,128 (or START:STOP:STEP)"),
+        arg("--seeds", default="1", metavar="SEEDS",
+            help="disorder seeds, written into every seeded disorder kind: 1:3 (1, 2, 3), a "
+                 "list 1,5,9 or START:STOP:STEP (default 1)"),
+        arg("--T", required=True, metavar="GRID",
+            help="temperatures: START:STOP:STEP or a list, solved in this order (upwards)"),
+        arg("--out", "-o", required=True, metavar="DIR",
+            help="study directory (created if missing; rerun with the same DIR to resume)"),
+        arg("--set", action="append", metavar="SECTION.KEY=VALUE",
+            help="override one config value (TOML literal), repeatable, as for 'solve'"),
+        arg("--method", choices=("dense", "chebyshev"),
+            help="solver engine, shorthand for --set solver.method=METHOD"),
+        arg("--stiffness", choices=_stiffness_choices(),
+            help="also compute the superfluid stiffness of every point right after it is "
+                 "solved (auto = exact up to L = 48, stochastic above)"),
+        arg("--shard", metavar="K/N",
+            help="run only the K-th (1..N) of N disjoint sets of chains, e.g. "
+                 "--shard $SLURM_ARRAY_TASK_ID/4"),
+        arg("--ranks-per-chain", type=int, default=1, metavar="G",
+            help="under mpiexec -n R: R/G groups of G ranks, each solving its own chains "
+                 "(G > 1 parallelises the Chebyshev engine; default 1)"),
+        arg("--no-report", action="store_true",
+            help="do not write the report at the end (run 'largebdg report DIR' later)"),
+        arg("--force", action="store_true",
+            help="accept a different stored definition and recompute every point of the "
+                 "chains run here"),
+        QUIET_ARGUMENT,
+    ),
+)
+
+COMMANDS["study"] = STUDY
+
+
+def _report(args):
+    """``largebdg report``: the tables and figures of a study directory."""
+    if _rank() == 0:
+        with _reported_warnings(args):
+            _write_report(args, args.dir)
+    return EXIT_OK
+
+
+REPORT = Command(
+    help="write the tables and figures of a study directory",
+    description=(
+        "Read whatever a study directory holds (finished points of all shards) and write "
+        "DIR/points.csv (one row per point), DIR/tc.csv (T_c per chain with errors), "
+        "DIR/tc_by_L.csv (seed means per L), DIR/extrapolation.csv (T_c/T_c0 for L -> "
+        "infinity) and DIR/figures/study_*.png. See docs/scaling.md."
+    ),
+    run=_report,
+    arguments=(
+        arg("dir", metavar="DIR", help="study directory written by 'largebdg study'"),
+        QUIET_ARGUMENT,
+    ),
+)
+
+COMMANDS["report"] = REPORT
+
+
 def build_parser():
     """Build the argparse parser of all commands in :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(

@@ -18,8 +18,9 @@ from ..observables.homogeneous import eq26_estimate, gamma_fit, homogeneous_gap
 from .critical import gap_critical_temperature, stiffness_critical_temperature
 from .reference import clean_reference_tc
 
-__all__ = ["sweep_table", "scenario_tables", "map_index", "critical_temperatures",
-           "scenario_critical_temperatures", "write_critical_temperatures"]
+__all__ = ["sweep_table", "stiffness_baseline", "scenario_tables", "map_index",
+           "critical_temperatures", "scenario_critical_temperatures",
+           "write_critical_temperatures"]
 
 
 def sweep_table(outdir, *, delta0_method="percentile"):
@@ -39,7 +40,8 @@ def sweep_table(outdir, *, delta0_method="percentile"):
         ``T`` (n,), ``mean_abs_gap``, ``max_abs_gap``, ``stiffness``,
         ``stiffness_stderr``, ``filling`` (n, 2) as in
         :class:`~largebdg.io.sweeps.SweepData`, ``delta0`` and ``eq26`` (n,),
-        ``converged`` (n,), sorted by T, and
+        ``converged``, ``iterations`` and ``wall_time`` (n,) (seconds of the solve), sorted
+        by T, and
         ``data``, the :class:`~largebdg.io.sweeps.SweepData`.
     """
     data = load_sweep(outdir).sorted()
@@ -52,10 +54,32 @@ def sweep_table(outdir, *, delta0_method="percentile"):
         "T": data.values, "mean_abs_gap": data.mean_abs_gap, "max_abs_gap": data.max_abs_gap,
         "stiffness": data.stiffness, "stiffness_stderr": data.stiffness_stderr,
         "filling": data.filling, "converged": data.converged,
+        "iterations": np.array([r.iterations for r in results]),
+        "wall_time": np.array([r.wall_time for r in results]),
         "delta0": np.array([homogeneous_gap(r.delta[1], delta0_method) for r in results]),
         "eq26": np.array([eq26_estimate(r).delta0 for r in results]),
         "data": data,
     }
+
+
+def stiffness_baseline(table):
+    r"""Normal-state stiffness of band 2 at each point of an analysed sweep (:func:`sweep_table`).
+
+    The finite-lattice Drude remainder
+    (:func:`~largebdg.model.clean.normal_state_stiffness`) at the point's
+    temperature and realised band-2 filling (with ``model.common_mu`` it differs
+    from the configured one), subtracted from :math:`D_{s,2}` before its
+    :math:`T_c` is located.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
+    cfg = table["data"].config
+    return np.array([
+        normal_state_stiffness(x, n2, t=cfg.model.t[1], L=cfg.lattice.L)
+        for x, n2 in zip(table["T"], table["filling"][:, 1], strict=True)
+    ])
 
 
 def critical_temperatures(table, reference):
@@ -85,14 +109,9 @@ def critical_temperatures(table, reference):
     }
     Ds2 = table["stiffness"][ok, 1]
     if np.count_nonzero(np.isfinite(Ds2)) >= 2:
-        cfg = table["data"].config
-        # the realised band-2 filling: with model.common_mu it differs from the configured one
-        base = np.array([
-            normal_state_stiffness(x, n2, t=cfg.model.t[1], L=cfg.lattice.L)
-            for x, n2 in zip(T, table["filling"][ok, 1], strict=True)
-        ])
         out["Tc_stiffness"] = stiffness_critical_temperature(
-            T, Ds2, baseline=base, stderr=table["stiffness_stderr"][ok, 1])
+            T, Ds2, baseline=stiffness_baseline(table)[ok],
+            stderr=table["stiffness_stderr"][ok, 1])
     else:
         out["Tc_stiffness"] = float("nan")
     out["ratio"] = out["Tc_gap"] / reference.lattice

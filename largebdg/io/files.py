@@ -6,6 +6,7 @@ killed during a write (``kill -9``, power loss) leaves its temporary file behind
 :func:`remove_stale_temporaries` deletes those whose process is gone.
 """
 
+import math
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ from pathlib import Path
 from ..errors import ParameterError
 
 __all__ = ["check_output_path", "check_writable_directory", "atomic_write", "write_text_atomic",
-           "remove_stale_temporaries", "temporary_name"]
+           "write_csv_atomic", "remove_stale_temporaries", "temporary_name"]
 
 _TEMPORARY = re.compile(r"^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$")
 
@@ -164,3 +165,41 @@ def remove_stale_temporaries(directory, names=None):
             entry.unlink(missing_ok=True)
             removed.append(entry)
     return sorted(removed)
+
+
+def _csv_field(value):
+    """One CSV field: numbers plainly (``NaN`` if missing), booleans as 1/0, text as is."""
+    if hasattr(value, "item"):  # NumPy scalar
+        value = value.item()
+    if value is None:
+        return "NaN"
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else f"{value:.12g}"
+    text = str(value)
+    if any(c in text for c in ',"\n'):
+        raise ValueError(f"CSV field {text!r} must not contain commas, quotes or newlines")
+    return text
+
+
+def write_csv_atomic(path, columns, rows):
+    """Write a tidy table atomically: one header line, then one line per row.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    columns : sequence of str
+        Column names, in order.
+    rows : iterable of dict
+        One dict per row; keys missing from a row are written as ``NaN``.
+
+    Notes
+    -----
+    Floats are written with 12 significant digits and ``NaN`` for missing
+    values, booleans as 1/0, so that ``pandas.read_csv`` and
+    ``numpy.genfromtxt`` read the table without options.
+    """
+    lines = [",".join(columns)]
+    lines += [",".join(_csv_field(row.get(c)) for c in columns) for row in rows]
+    write_text_atomic(path, "\n".join(lines) + "\n")

@@ -13,6 +13,7 @@ import csv
 import dataclasses
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ __all__ = [
     "SweepData",
     "format_value",
     "point_file_name",
+    "find_point_file",
     "write_summary",
     "load_sweep",
 ]
@@ -57,6 +59,26 @@ def point_file_name(index, parameter, value):
     'point_003_T=0.1.h5'
     """
     return f"point_{index:03d}_{parameter.rsplit('.', 1)[-1]}={format_value(value)}.h5"
+
+
+def find_point_file(outdir, parameter, value):
+    """Existing file of the point ``parameter = value`` in ``outdir`` (any index), or None.
+
+    Raises
+    ------
+    ParameterError
+        If several files hold that value.
+    """
+    outdir = Path(outdir)
+    suffix = point_file_name(0, parameter, value)[len("point_000"):]
+    matches = sorted(outdir.glob(f"point_*{suffix}"))
+    matches = [m for m in matches if re.fullmatch(r"point_\d+" + re.escape(suffix), m.name)]
+    if len(matches) > 1:
+        raise ParameterError(
+            f"'outdir': several files hold {parameter} = {format_value(value)}: "
+            f"{', '.join(m.name for m in matches)}; remove all but one"
+        )
+    return matches[0] if matches else None
 
 
 @dataclass

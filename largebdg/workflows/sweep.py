@@ -72,7 +72,13 @@ from ..config import RunConfig, apply_overrides, comparable
 from ..errors import ParameterError, RecoveryWarning
 from ..io import load_result, remove_stale_temporaries, save_result
 from ..io.lock import directory_lock
-from ..io.sweeps import SweepPoint, format_value, point_file_name, write_summary
+from ..io.sweeps import (
+    SweepPoint,
+    find_point_file,
+    format_value,
+    point_file_name,
+    write_summary,
+)
 from ..model.disorder import SEEDED_KINDS
 from .run import check_config, on_root, run
 
@@ -261,19 +267,6 @@ def _require_seeds(config):
             )
 
 
-def _find_existing(outdir, parameter, value):
-    """Existing file of ``value`` in ``outdir`` (any index), or None."""
-    suffix = point_file_name(0, parameter, value)[len("point_000"):]
-    matches = sorted(outdir.glob(f"point_*{suffix}"))
-    matches = [m for m in matches if re.fullmatch(r"point_\d+" + re.escape(suffix), m.name)]
-    if len(matches) > 1:
-        raise ParameterError(
-            f"'outdir': several files hold {parameter} = {format_value(value)}: "
-            f"{', '.join(m.name for m in matches)}; remove all but one"
-        )
-    return matches[0] if matches else None
-
-
 def _check_summary(outdir, parameter, base, force):
     """Refuse a directory whose summary belongs to another sweep (unless ``force``)."""
     path = outdir / "summary.json"
@@ -421,7 +414,7 @@ def _load_existing(outdir, parameter, values, configs, force, repair):
     """Existing point files by index: {k: (path, result)} and {k: path} of damaged ones."""
     existing, damaged = {}, {}
     for k, (x, cfg) in enumerate(zip(values, configs, strict=True)):
-        path = None if force else _find_existing(outdir, parameter, x)
+        path = None if force else find_point_file(outdir, parameter, x)
         if path is None:
             continue
         try:
