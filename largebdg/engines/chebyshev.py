@@ -26,8 +26,11 @@ whose own error is far smaller, so their difference is the probing error at
 every site of those classes -- whole sublattices spread over the sample, so the
 rare large errors of big clean puddles are seen.  The estimate is that
 difference times :data:`REFINEMENT_SAFETY`.  A plan takes the cheapest
-distance whose estimate on ``plan_classes`` classes meets the budget; disorder
-that localises a band shortens its d automatically.  ``probing_model="clean"``
+distance whose estimate on ``plan_classes`` classes, times the band's margin,
+meets the budget; disorder that localises a band shortens its d automatically.
+The margin starts at 1 and becomes the ratio of the whole-lattice estimate to
+the plan's own whenever a check fails (disordered bands have rare sites with
+errors up to ten times those of a few classes; clean ones do not).  ``probing_model="clean"``
 uses instead the worst-case model of the clean band
 (:func:`~largebdg.kpm.probing.choose_distance`, typically a few hundred times
 above the realised error).  At convergence :meth:`ChebyshevEngine.error_estimate`
@@ -72,17 +75,13 @@ BACKENDS = ("numba", "numpy")
 """Kernels: the fused stencil (:mod:`largebdg.operators.stencil`) or the SciPy CSR reference."""
 PROBING_MODELS = ("measured", "clean")
 """How the probing distance is chosen: measured on colour classes, or the clean-band worst case."""
-PLAN_MARGIN = 10.0
-"""A plan takes the cheapest distance whose estimate on a few classes is PLAN_MARGIN times below
-the probing budget: the rare large errors of the whole lattice are up to about ten times those
-of two classes (measured at L = 64, docs/performance.md), and the final check measures them all."""
 REFINEMENT_SAFETY = 1.25
 """The probing error e_d at a site is at most |y_d - y_md| / (1 - rho), rho = e_md / e_d the
 error ratio of the refined colouring; 1.25 allows rho <= 0.2 (measured 0.003-0.15 at L = 64,
 docs/performance.md)."""
 DEFAULTS = {"tolerance": 1e-3, "start_vectors": "probing", "block_size": 32,
             "backend": "numba", "bound_safety": BOUND_SAFETY, "probing_model": "measured",
-            "plan_classes": 2, "verify_fraction": 1.0}
+            "plan_classes": 4, "verify_fraction": 1.0}
 """Default settings of :class:`ChebyshevEngine` (and of the ``[chebyshev]`` config section)."""
 
 
@@ -179,6 +178,8 @@ class ChebyshevEngine:
         self.threads = threads or max(1, len(os.sched_getaffinity(0)) // self.size)
         self._sample_round = 0
         self._dmin = {}
+        self._margin = {}
+        self._verified = {}
         self._last_probe = {}
         L = model.L
         self._nx, self._ny = neighbour_index(L, "x"), neighbour_index(L, "y")
@@ -242,6 +243,7 @@ class ChebyshevEngine:
         return {"plans": {str(b): [p.accuracy, p.T, p.scale, p.num_moments, p.probing_distance,
                                    p.truncation, p.probing] for b, p in self._plans.items()},
                 "dmin": {str(b): int(d) for b, d in self._dmin.items()},
+                "margin": {str(b): float(x) for b, x in self._margin.items()},
                 "sample_round": int(self._sample_round)}
 
     def set_state(self, state):
@@ -250,6 +252,7 @@ class ChebyshevEngine:
                                     float(p[5]), float(p[6]))
                        for k, p in state.get("plans", {}).items()}
         self._dmin = {int(k): int(d) for k, d in state.get("dmin", {}).items()}
+        self._margin = {int(k): float(x) for k, x in state.get("margin", {}).items()}
         self._sample_round = int(state.get("sample_round", 0))
         self.last = dict(self._plans)
 
@@ -300,7 +303,7 @@ class ChebyshevEngine:
             floor = max(self._dmin.get(band, 0), kept.probing_distance if kept else 0)
             for d in [x for x in probing_distances(L) if x >= floor]:
                 probing = self._measured_probing(band, entries, d, self.plan_classes)
-                if probing * PLAN_MARGIN <= acc / 2:
+                if probing * self._margin.get(band, 1.0) <= acc / 2:
                     break
         self._plans[band] = Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing)
         return self._plans[band]
@@ -419,6 +422,7 @@ class ChebyshevEngine:
                 coarse = last[3]
             probing = self._measured_probing(band, entries, plan.probing_distance, num_classes,
                                              coarse)
+        self._verified[band] = probing
         return {"estimate": plan.truncation + probing, "truncation": plan.truncation,
                 "probing": probing, "probing_distance": int(plan.probing_distance),
                 "num_moments": int(plan.num_moments), "tolerance": self.tolerance}
@@ -435,6 +439,9 @@ class ChebyshevEngine:
             return False
         larger = [d for d in probing_distances(self.model.L) if d > kept.probing_distance]
         self._dmin[band] = larger[0]
+        if kept.probing > 0 and self._verified.get(band, 0) > kept.probing:
+            self._margin[band] = max(self._margin.get(band, 1.0),
+                                     self._verified[band] / kept.probing)
         del self._plans[band]
         return True
 
