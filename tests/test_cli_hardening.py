@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from largebdg.cli import main
 from largebdg.config import load_config
 from largebdg.errors import ParameterError
-from largebdg.io import config_to_toml, load_result
+from largebdg.io import config_to_toml
 
 TINY = {
     "lattice": {"L": 8},

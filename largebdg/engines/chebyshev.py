@@ -54,6 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _validate as v
 from .._optional import rank_size, world
 from ..errors import ParameterError
 from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients, truncation_bound
@@ -154,11 +155,9 @@ class ChebyshevEngine:
                  bound_safety=DEFAULTS["bound_safety"], probing_model=DEFAULTS["probing_model"],
                  plan_classes=DEFAULTS["plan_classes"],
                  verify_fraction=DEFAULTS["verify_fraction"], threads=None, comm=None):
-        if backend not in BACKENDS:
-            raise ParameterError(f"'backend' must be 'numba' or 'numpy', got {backend!r}")
-        if start_vectors not in START_VECTORS:
-            raise ParameterError(
-                f"'start_vectors' must be 'probing' or 'unit', got {start_vectors!r}")
+        v.choice("backend", backend, BACKENDS)
+        v.choice("start_vectors", start_vectors, START_VECTORS)
+        v.choice("probing_model", probing_model, PROBING_MODELS)
         self.model = model
         self.tolerance = tolerance
         self.num_moments = num_moments
@@ -167,9 +166,6 @@ class ChebyshevEngine:
         self.block_size = block_size
         self.backend = backend
         self.bound_safety = bound_safety
-        if probing_model not in PROBING_MODELS:
-            raise ParameterError(
-                f"'probing_model' must be 'measured' or 'clean', got {probing_model!r}")
         self.probing_model = probing_model
         self.plan_classes = plan_classes
         self.verify_fraction = verify_fraction

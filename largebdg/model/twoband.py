@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _validate as v
 from ..errors import ParameterError
 from .lattice import lattice_size
 

@@ -3,7 +3,6 @@
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _validate as v
 from ..model.lattice import hopping_pattern, lattice_size
 
 __all__ = ["BdGPattern"]

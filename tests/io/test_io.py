@@ -10,8 +10,6 @@ import h5py
 import numpy as np
 import pytest
 
-from largebdg.io.hdf5 import seal
-
 from largebdg.config import RunConfig
 from largebdg.errors import ParameterError
 from largebdg.io import (
@@ -24,6 +22,7 @@ from largebdg.io import (
     save_result,
     update_result,
 )
+from largebdg.io.hdf5 import seal
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given  # noqa: E402

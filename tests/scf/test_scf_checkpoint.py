@@ -4,13 +4,12 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import paper_config
 
 from largebdg.engines import make_engine
 from largebdg.errors import ConvergenceWarning
 from largebdg.scf import AndersonMixer, solve
 from largebdg.workflows.run import build_model
-
-from _helpers import paper_config
 
 
 def _solve(model, engine, **kw):

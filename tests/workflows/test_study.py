@@ -22,6 +22,7 @@ from largebdg.io import load_result
 from largebdg.io.lock import directory_lock
 from largebdg.io.studies import REPORT_TABLES, chain_lock_dir, read_study
 from largebdg.plotting.scaling import write_study_report
+from largebdg.workflows.stiffness import METHODS
 from largebdg.workflows.study import (
     STIFFNESS_CHOICES,
     StudyDefinition,
@@ -32,7 +33,6 @@ from largebdg.workflows.study import (
     shard_chains,
     study,
 )
-from largebdg.workflows.stiffness import METHODS
 
 matplotlib.use("Agg")
 
