@@ -22,7 +22,8 @@ from .. import _validate as v
 from ..model.clean import clean_tau
 
 __all__ = ["axis_colours", "colouring", "probing_error", "choose_distance", "probing_distances",
-           "refined_labels"]
+           "refined_labels", "square_lattice_vectors", "sheared_colouring", "sublattices",
+           "sublattice_vectors", "shortest_vector"]
 
 
 def axis_colours(L, d):
@@ -48,15 +49,27 @@ def colouring(L, d):
     return (cx[None, :] + C * cx[:, None]).ravel()
 
 
-def _lattice_error(pp, ph, d):
-    L = pp.shape[0]
+def square_lattice_vectors(L, d):
+    """Offsets (ry, rx) != 0 between sites of equal colour in ``colouring(L, d)``.
+
+    Exact when d divides L, else the segment starts of :func:`axis_colours` (the
+    approximate lattice of the uneven segments); empty for d >= L.
+    """
     if d >= L:
-        return 0.0
+        return np.zeros((0, 2), dtype=int)
     q = max(L // d, 1)
     R = (np.arange(q) * L) // q
     Ry, Rx = np.meshgrid(R, R, indexing="ij")
     mask = (Rx != 0) | (Ry != 0)
-    Rx, Ry = Rx[mask], Ry[mask]
+    return np.stack([Ry[mask], Rx[mask]], axis=1)
+
+
+def _lattice_error(pp, ph, d):
+    L = pp.shape[0]
+    if d >= L:
+        return 0.0
+    R = square_lattice_vectors(L, d)
+    Ry, Rx = R[:, 0], R[:, 1]
     diag = np.abs(pp[Ry, Rx]).sum()
     anom = np.abs(ph[Ry, Rx]).sum()
     bond = np.abs(pp[Ry, (Rx + 1) % L]).sum()
@@ -113,3 +126,52 @@ def refined_labels(L, d):
     seg = (np.searchsorted(starts, np.arange(L), side="right") - 1) % m
     sub = (seg[None, :] + m * seg[:, None]).ravel()
     return m * m * colouring(L, d) + sub
+
+
+def sheared_colouring(L, a, b, c):
+    """Colour of every site (x + L*y) for the sublattice {m (a, 0) + n (b, c)}: a*c colours.
+
+    Sites of equal colour differ by a vector of the sublattice (a, b, c) of the L x L
+    torus (a and c divide L, (0, L) is a lattice vector).  ``b = 0``, ``a = c = d`` is the
+    square colouring of :func:`colouring` (for d dividing L); b != 0 shears it, which
+    moves equal colours off the lattice diagonals (used by
+    :func:`largebdg.observables.stiffness_kpm.kpm_stiffness`).
+    """
+    y, x = np.divmod(np.arange(L * L), L)
+    n = y // c
+    return (x - n * b) % a + a * (y % c)
+
+
+def sublattices(L, cmin, cmax):
+    """Yield all sublattices (a, b, c) of the L x L torus with cmin <= a*c <= cmax.
+
+    Hermite normal form {m (a, 0) + n (b, c)}, 0 <= b < a, a and c dividing L, and
+    (0, L) a lattice vector; the index (number of colours) is a*c.
+    """
+    divisors = [k for k in range(1, L + 1) if L % k == 0]
+    for a in divisors:
+        for c in divisors:
+            if not cmin <= a * c <= cmax:
+                continue
+            for b in range(a):
+                if ((L // c) * b) % a == 0:  # (0, L) must be a lattice vector
+                    yield a, b, c
+
+
+def sublattice_vectors(L, a, b, c):
+    """Lattice vectors (ry, rx) != 0 of the sublattice (a, b, c), reduced mod L."""
+    n = np.arange(L // c)[:, None]
+    m = np.arange(L // a)[None, :]
+    x = (m * a + n * b) % L
+    y = np.broadcast_to((n * c) % L, x.shape)
+    R = np.stack([y.ravel(), x.ravel()], axis=1)
+    return R[(R[:, 0] != 0) | (R[:, 1] != 0)]
+
+
+def shortest_vector(L, R):
+    """Length of the shortest of the offsets R (minimum image on the torus); L if none."""
+    if not R.size:
+        return float(L)
+    dy = np.minimum(R[:, 0], L - R[:, 0])
+    dx = np.minimum(R[:, 1], L - R[:, 1])
+    return float(np.sqrt(dx * dx + dy * dy).min())

@@ -7,12 +7,16 @@ start block here:
 * :func:`colour_blocks` -- the probing vectors :math:`\sum_{j \in c} e_j` of a
   lattice colouring (:func:`largebdg.kpm.probing.colouring`), in blocks;
   with one site per colour they are unit vectors;
-* :func:`random_block` -- Rademacher or Gaussian vectors for stochastic traces.
+* :func:`random_block` -- Rademacher or Gaussian vectors for stochastic traces;
+* :func:`signed_colour_block` -- colour-signed vectors
+  :math:`\sum_{j \in c} s_j e_j` (random signs inside the classes of a colouring,
+  particle and hole rows of a site in the same vector) for probed stochastic traces.
 """
 
 import numpy as np
 
-__all__ = ["DISTRIBUTIONS", "unit_block", "colour_blocks", "random_block"]
+__all__ = ["DISTRIBUTIONS", "unit_block", "colour_blocks", "random_block", "colour_classes",
+           "signed_colour_block"]
 
 DISTRIBUTIONS = ("rademacher", "gaussian")
 """Distributions of :func:`random_block`."""
@@ -70,3 +74,41 @@ def random_block(rng, n_rows, B, distribution="rademacher"):
         else:
             X[:, j] = rng.standard_normal(n_rows)
     return X
+
+
+def colour_classes(colour):
+    """The sites of every colour 0..C-1 (stable order), as a list of index arrays."""
+    colour = np.asarray(colour)
+    C = int(colour.max()) + 1
+    order = np.argsort(colour, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(np.bincount(colour, minlength=C))])
+    return [order[starts[c]: starts[c + 1]] for c in range(C)]
+
+
+def signed_colour_block(signs, classes, colours):
+    r"""Colour-signed start vectors :math:`z_c = \sum_{j \in c} s_j e_j`, one column per colour.
+
+    Parameters
+    ----------
+    signs : ndarray, shape (2N,)
+        One sign (e.g. Rademacher) per Nambu entry, particle rows first.
+    classes : list of ndarray of int
+        Sites of every colour (:func:`colour_classes`).
+    colours : iterable of int
+        The colours of the columns.
+
+    Returns
+    -------
+    ndarray, shape (2N, len(colours))
+        Column k holds ``signs`` on the particle row i and the hole row i + N of every
+        site i of colour ``colours[k]``, zeros elsewhere.
+    """
+    N2 = signs.shape[0]
+    N = N2 // 2
+    colours = list(colours)
+    X0 = np.zeros((N2, len(colours)))
+    for jj, c in enumerate(colours):
+        idx = classes[c]
+        X0[idx, jj] = signs[idx]
+        X0[idx + N, jj] = signs[idx + N]
+    return X0

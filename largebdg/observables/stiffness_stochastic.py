@@ -90,7 +90,7 @@ from ..operators.stencil import BdGStencil
 from ..operators.window import BOUND_SAFETY, band_window
 from .current import CurrentOperator, kinetic_energy_x, site_array
 
-__all__ = ["stochastic_stiffness", "kernel_expansion"]
+__all__ = ["stochastic_stiffness", "kernel_expansion", "trace_samples"]
 
 _CHUNK = 32  # moments folded into the accumulators per matrix product
 _BLOCK_BYTES = 4 * 1024**2  # default block: one moment of the block within 4 MiB
@@ -186,7 +186,7 @@ def _auto_moments(T, scale, kernel_tolerance, tanh_tolerance):
 # ------------------------------------------------------------------ traces
 
 
-def _trace_samples(stencil, current, coeffs, lam, X0, *, with_tanh, memory_limit,
+def trace_samples(stencil, current, coeffs, lam, X0, *, with_tanh, memory_limit,
                    chunk=_CHUNK):
     r"""Per-column :math:`(\sum_i r_i (\tau r)_{i+e},\; r^T X r)` for start columns r = X0[:, j].
 
@@ -357,7 +357,7 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     for start in range(0, R, B):
         b = min(B, R - start)
         X0 = random_block(rng, 2 * N, b, distribution)
-        h, tr = _trace_samples(stencil, current, coeffs, lam, X0, with_tanh=with_tanh,
+        h, tr = trace_samples(stencil, current, coeffs, lam, X0, with_tanh=with_tanh,
                                memory_limit=memory_limit)
         hop[start: start + b] = h
         trace[start: start + b] = tr

@@ -12,7 +12,7 @@ from largebdg.observables.current import CurrentOperator, kinetic_energy_x
 from largebdg.observables.stiffness import exact_stiffness
 from largebdg.observables.stiffness_stochastic import (
     _auto_moments,
-    _trace_samples,
+    trace_samples,
     kernel_expansion,
     stochastic_stiffness,
 )
@@ -44,7 +44,7 @@ def exact_trace(L, t, onsite, delta, T, M, direction="x"):
     scale = band_window(L, t, onsite, delta)
     coeffs, lam, _ = kernel_expansion(T, scale, M, 1e-13)
     tanh_c = chebyshev_coefficients(lambda x: np.tanh(scale * x / (2 * T)), M)
-    hop, trace = _trace_samples(stencil_for(L, t, onsite, delta, scale), CurrentOperator(L, t, direction),
+    hop, trace = trace_samples(stencil_for(L, t, onsite, delta, scale), CurrentOperator(L, t, direction),
                                 np.column_stack([tanh_c, coeffs]), lam, np.eye(2 * N),
                                 with_tanh=True, memory_limit=2**30)
     return -2 * t * hop.sum() / N, trace.sum() / N

@@ -1,0 +1,564 @@
+r"""Superfluid stiffness by colour-signed probing of the Kubo trace, linear in L² per vector.
+
+Same quantity, convention and normalisation as
+:func:`largebdg.observables.stiffness.exact_stiffness` and
+:func:`largebdg.observables.stiffness_stochastic.stochastic_stiffness`
+(Scalapino-White-Zhang sign, per site, one band):
+
+.. math::
+
+    D_s = \langle -k_x \rangle - \Lambda, \qquad
+    N\Lambda = \sum_{n,m=1}^{2N} (w_n^T \tilde A w_m)^2 R(E_n, E_m)
+             = \mathrm{Tr}\, \mathcal B,
+
+    \mathcal B = \sum_k \lambda_k\, \phi_k(H)\, \tilde A\, \phi_k(H)\, \tilde A^T,
+    \qquad R(E, E') = \frac{f(E) - f(E')}{E' - E}
+                   \approx \sum_k \lambda_k \phi_k(E) \phi_k(E'),
+
+with :math:`\tilde A = \mathrm{diag}(A, A)`, :math:`A_{i+x,i} = -A_{i,i+x} = t`, the
+real antisymmetric Nambu current (:math:`J = i\tilde A`) and the separable
+Chebyshev expansion of the kernel of
+:func:`~largebdg.observables.stiffness_stochastic.kernel_expansion`.
+
+Method: colour-signed probing
+-----------------------------
+:math:`\mathcal B` is a *local* operator: in the eigenbasis it is
+:math:`W (R \circ M) M^T W^T`, and :math:`R` is analytic in a strip of half-width
+:math:`\pi T` around the real axis, so :math:`|\mathcal B_{ij}|` decays with the
+distance :math:`|r_i - r_j|` on the thermal length :math:`\hbar v_F / \pi T` (shorter
+where disorder localises the states).  The decay is strongly *anisotropic* for the
+clean weak band (filling 0.8, a nearly square Fermi surface): slow along the lattice
+diagonals, fast perpendicular to the current (at L = 128, T = 0.1:
+:math:`\mathcal B(16, 16) \approx -3\cdot10^{-2}`, :math:`\mathcal B(16, 0) \approx
+5\cdot10^{-3}`, :math:`\mathcal B(0, 16) \approx 3\cdot10^{-4}`).
+
+A *colouring* assigns the sites to C colours such that sites of equal colour differ by
+a vector of a sublattice :math:`\{m (a, 0) + n (b, c)\}` of the torus (index
+C = a c, :func:`largebdg.kpm.probing.sheared_colouring`; b = 0, a = c = d is the square distance-d
+colouring of :func:`largebdg.kpm.probing.colouring`).  The particle and the hole
+entry of a site share the site's colour.  One *draw* draws independent Rademacher
+signs :math:`s_j = \pm 1` for all 2N Nambu entries and forms the C start vectors
+:math:`z_c = \sum_{j \in c} s_j e_j`.  Then
+
+.. math::
+
+    \sum_c z_c^T \mathcal B z_c = \mathrm{Tr}\,\mathcal B
+      + \sum_c \sum_{i \ne j \in c} s_i s_j \mathcal B_{ij},
+
+which is unbiased (:math:`E[s_i s_j] = \delta_{ij}`) with variance
+
+.. math::
+
+    \mathrm{Var} = \sum_c \sum_{i < j \in c} (\mathcal B_{ij} + \mathcal B_{ji})^2 ,
+
+i.e. only pairs of equal colour (separated by a sublattice vector, plus the
+particle-hole pair of one site) contribute, against *all* pairs for plain Hutchinson
+vectors.  The noise therefore falls exponentially with the sublattice spacing, and --
+being a sum of N local terms -- its standard error per site falls like :math:`1/L`.
+The square colouring puts equal colours on the slow diagonals, (d, d); a sheared
+sublattice (e.g. (a, b, c) = (16, 8, 16) instead of (16, 0, 16)) avoids them and
+lowers the noise of the clean band by 10-300x at equal cost (RESULTS.md).  The
+sublattice is chosen from a clean-band model of :math:`\mathcal B` (below) among the
+"well-shaped" ones (every lattice vector >= 0.7 sqrt(C)), which keeps the plan robust
+for the disordered band, whose :math:`\mathcal B` is short-ranged but not anisotropic
+(thin lattices had 12-150x the modelled variance there).
+
+There is no deterministic probing bias (pure probing, all :math:`s_j = 1`, would
+leave the sum of the same-colour elements as a bias, measured 2-30 times larger
+than the standard deviation of one signed draw).  Putting the particle and hole entry of a site
+into the same vector with independent signs costs half as much as separate vectors
+and adds only the particle-hole term :math:`\mathcal B_{i, i+N}`, which is small
+(measured: the standard deviation of one draw is at most 25 % larger for the
+disordered band, unchanged for the clean band, so at equal cost never worse).
+
+Each :math:`z_c^T \mathcal B z_c = \sum_k \lambda_k (\tilde A^T y_k)\cdot u_k`,
+:math:`y_k = \phi_k(H) z_c`, :math:`u_k = \phi_k(H) \tilde A^T z_c`, needs one
+Chebyshev recursion on two columns (:math:`z_c`, :math:`\tilde A^T z_c`), run as a block
+over colours with the fused stencil :func:`largebdg.kpm.recursion.apply_step`; the
+K + 1 functions accumulate from the same moments (as in ``stochastic_stiffness``).
+
+**Diamagnetic term.**  From the solver's bond averages when given (``bond_x``;
+exact up to the solver's own tolerance, which is *not* part of the reported
+uncertainty), else estimated with the same start vectors,
+:math:`\sum_i \tau_{i+x,i} \approx \sum_c \sum_i (z_c)_i (\tau z_c)_{i+x}`,
+:math:`\tau = \tanh(H/2T)`, which is the same colour-signed estimator for the trace
+of the (also local) operator :math:`S_x \tau`.  Kinetic and correlator parts of one
+colour are combined before the variance is taken.
+
+**Small lattices.**  When the cheapest plan would need at least N start vectors
+(half of 2N, a margin for the model), the 2N unit vectors are used instead: the
+trace is then exact up to the truncation (no statistical error).  This is the
+default at L <= 24 for most temperatures.
+
+Error model
+-----------
+``uncertainty = k * stderr + truncation_bound``.
+
+* **Statistical.**  Colours are independent within a draw (disjoint signs) and
+  draws are independent, so with ``n`` draws and :math:`q_{c,r}` the contribution of
+  colour c in draw r, :math:`\mathrm{Var}(\hat D_s) = \sum_c \mathrm{Var}(q_c) / (n N^2)`,
+  estimated by the per-colour sample variances :math:`s_c^2` (``n - 1`` degrees of
+  freedom each): ``stderr`` :math:`= \sqrt{\sum_c s_c^2 / n} / N`.  This pools
+  ~C(n - 1) degrees of freedom (Welch-Satterthwaite ``dof`` in ``info``), so two draws
+  already give a reliable error bar; ``k`` is the two-sided 99 % quantile of
+  Student's t with that ``dof`` (≈ 2.58).
+* **Deterministic.**  The kernel expansion (degree M, rank K) replaces R by
+  :math:`\tilde R`; since :math:`(1/N)\sum_{nm} (w_n^T \tilde A w_m)^2 = 4t^2`,
+  :math:`|\delta\Lambda| \le 4t^2 \sup|R - \tilde R|`.  The sup is *measured* on a
+  grid of ~2M points per axis between the interpolation nodes (not a heuristic:
+  M is raised until it meets the budget), times a safety factor 2;
+  likewise :math:`|\delta\langle -k_x\rangle| \le 2t \sup|\delta\tanh|` when the kinetic
+  term is estimated.  Probing adds no bias (random signs).
+
+The budget: ``truncation_bound`` <= 0.15 ``tolerance``, the statistical part
+``k * stderr`` <= the rest.  The sublattice and the number of draws are chosen to
+minimise the number of start vectors under a *clean-band model* of the noise: for
+a clean band (chemical potential ``-mean(onsite)``, gap ``rms(delta)``, same T
+and lattice) :math:`\mathcal B` is translation invariant and diagonal in Nambu
+space, :math:`\mathcal B_k = 4t^2 \sin^2 k_x \,(-f'(E_k))` (the current is
+:math:`2t\sin k_x` times the Nambu identity), so :math:`\mathcal B(r)` follows by FFT
+and the variance of one draw is :math:`4N\sum_{R \ne 0} \mathcal B(R)^2` over the
+sublattice vectors R (times 1.5² safety when planning).  Measured against the exact
+variance at L = 32 the model is within 10 % for the clean band; for the disordered
+band it is only a rough guide (1-40x too pessimistic on well-shaped lattices).
+Draws are then added while the *measured* ``k * stderr`` exceeds its budget (up to
+``max_draws``); if the measured noise shows that the 2N unit vectors (exact trace)
+are cheaper than the remaining draws, the trace is computed exactly instead.  The
+reported error is always the measured one.
+
+Cost
+----
+``num_vectors = C * num_draws`` recursions of M steps on two columns plus an
+:math:`O(M K N)` BLAS accumulation per vector, as one vector of
+``stochastic_stiffness``; memory bounded by ``memory_limit``.
+
+Twisted boundary conditions (Peierls phase)
+-------------------------------------------
+:math:`N D_s = \partial^2\Omega/\partial A^2 = \partial_A \langle J(A)\rangle` at fixed
+:math:`\Delta`.  Probing the bond current :math:`z^T f(H_A) \partial_A H_A z` of a
+twisted Hamiltonian with the same real probe vectors z and differentiating in A
+gives, per probe, :math:`z^T[f(H)\partial^2_A H + \mathcal D f[\partial_A H]\,\partial_A H] z`
+whose paramagnetic part *is* :math:`-z^T \mathcal B z` (with exact f; with a Chebyshev
+polynomial p for f the kernel becomes the divided difference of p).  Checked per probe
+with dense matrices (``twist_check.py``, L = 8: agreement to 1.5e-8, the finite-difference
+error).  The twist route therefore has exactly the same probing variance.  It could
+only save the accumulation of the K kernel functions (about 40 % of the cost per vector
+at L = 128, measured), but needs complex arithmetic (no complex stencil exists in
+largebdg) or a tangent (forward-mode) recursion, plus a finite-difference step, so it
+is not used here (RESULTS.md).
+"""
+
+import math
+import time
+
+import numpy as np
+import scipy.stats
+
+from .. import _validate as v
+from ..errors import ParameterError
+from ..kpm.coefficients import check_tolerance, moments_for_tolerance, tanh_coefficients
+from ..kpm.probing import (
+    colouring,
+    sheared_colouring,
+    shortest_vector,
+    square_lattice_vectors,
+    sublattice_vectors,
+    sublattices,
+)
+from ..kpm.vectors import colour_classes, signed_colour_block, unit_block
+from ..model.lattice import lattice_size, neighbour_table
+from ..model.thermal import fermi_ratio
+from ..operators.stencil import BdGStencil
+from ..operators.window import BOUND_SAFETY, band_window
+from .current import CurrentOperator, kinetic_energy_x, site_array
+from .stiffness_stochastic import kernel_expansion, trace_samples
+
+__all__ = ["kpm_stiffness"]
+
+_BLOCK_BYTES = 4 * 1024**2  # one moment of a block of colours within 4 MiB
+_TRUNC_SHARE = 0.15  # share of the tolerance for the truncation bound
+_CONFIDENCE = 0.99  # two-sided level of the statistical part
+_SAFETY = 2.0  # on the measured sup of the kernel error
+_MODEL_SAFETY = 1.5  # on the modelled standard error when planning
+# Only "well-shaped" sublattices: every lattice vector >= 0.7 sqrt(C) long (square: 1.0,
+# triangular: 1.07).  Thin lattices with short vectors along the directions in which the
+# clean band's B decays fast are optimal for the clean model but fail for the disordered
+# band, whose B is nearly isotropic (measured at L = 128: 12-150x the modelled variance).
+_MIN_SHAPE = 0.7
+
+
+# ----------------------------------------------------------------- expansions
+
+
+def _kernel_sup_error(coeffs, lam, T, scale):
+    """Max |R - sum_k lam_k phi_k phi_k| on a grid of ~2M points per axis (not the nodes)."""
+    M = coeffs.shape[0]
+    G = int(min(2 * M + 1, 3001))
+    x = np.cos(np.pi * (np.arange(G) + 0.37) / G)  # off the M interpolation nodes
+    P = np.polynomial.chebyshev.chebvander(x, M - 1)  # (G, M)
+    Phi = P @ coeffs  # phi_k(a x)
+    E = scale * x
+    err = 0.0
+    for g0 in range(0, G, 500):
+        rows = slice(g0, min(G, g0 + 500))
+        approx = (Phi[rows] * lam) @ Phi.T
+        err = max(err, float(np.abs(approx - fermi_ratio(E[rows], T, E)).max()))
+    return err
+
+
+def _kernel(T, scale, kernel_tol):
+    """Kernel expansion whose measured sup error (times _SAFETY) is <= kernel_tol."""
+    # start from the tanh tail criterion (R has the same analytic strip) and grow M
+    # until the measured sup error meets the budget
+    M = int(max(moments_for_tolerance(T, scale, kernel_tol), 16))
+    for _ in range(40):
+        coeffs, lam, _ = kernel_expansion(T, scale, M, kernel_tol / _SAFETY)
+        err = _kernel_sup_error(coeffs, lam, T, scale)
+        if _SAFETY * err <= kernel_tol:
+            return M, coeffs, lam, err
+        M = int(M * 1.1) + 4
+    return M, coeffs, lam, err  # pragma: no cover - budget not met; bound still reported
+
+
+def _tanh_sup_error(c, scale, T):
+    M = c.size
+    x = np.cos(np.pi * (np.arange(4 * M + 1) + 0.37) / (4 * M + 1))
+    return float(np.abs(np.polynomial.chebyshev.chebval(x, c) - np.tanh(scale * x / (2 * T))).max())
+
+
+# ----------------------------------------------------------------- noise model and plan
+
+
+def _clean_model_B(L, t, mu_tilde, gap, T, direction):
+    r"""Real-space :math:`\mathcal B(r)` (one Nambu block) of the clean band, exact on the torus."""
+    k = 2 * np.pi * np.fft.fftfreq(L)
+    kx, ky = k[None, :], k[:, None]
+    xi = -2 * t * (np.cos(kx) + np.cos(ky)) - mu_tilde
+    E = np.sqrt(xi**2 + gap**2)
+    z = np.exp(-np.abs(E) / T)
+    mfp = z / (T * (1.0 + z) ** 2)  # -f'(E) = 1/(4T cosh^2(E/2T))
+    s = np.sin(kx if direction == "x" else ky)
+    return np.fft.ifft2(4 * t * t * s * s * mfp).real
+
+
+def _std_from_offsets(Bclean, L, R):
+    """Modelled per-site std of one draw: 2 sqrt(sum_R B(R)^2 / N) over offsets R != 0."""
+    S = float(np.sum(Bclean[R[:, 0], R[:, 1]] ** 2)) if R.size else 0.0
+    return 2.0 * math.sqrt(S / (L * L))
+
+
+def _plan(L, Bclean, target, min_draws, max_draws, allow_exact=True):
+    """Sublattice and draws minimising (colours x draws) under the clean-band noise model.
+
+    Returns ``((a, b, c), draws, modelled std of one draw, shortest lattice vector)``;
+    ``None`` for the lattice when the 2N unit vectors are cheaper (exact trace).
+    """
+    N = L * L
+    best = None
+    for a, b, c in sublattices(L, 4, N):
+        C = a * c
+        if best is not None and C * min_draws > best[0]:
+            continue
+        R = sublattice_vectors(L, a, b, c)
+        shortest = shortest_vector(L, R)
+        if shortest < _MIN_SHAPE * math.sqrt(C) and C < N:
+            continue  # badly shaped: relies on the clean model's anisotropy
+        sd = _std_from_offsets(Bclean, L, R)
+        draws = max(min_draws, math.ceil((_MODEL_SAFETY * sd / target) ** 2)) \
+            if target > 0 else max_draws
+        if draws > max_draws:
+            continue
+        key = (C * draws, sd)
+        if best is None or key < best[:2]:
+            best = (C * draws, sd, (a, b, c), draws, shortest)
+    # the 2N unit vectors give the exact trace: prefer them unless the plan is clearly
+    # cheaper (a factor 2 of margin for a model that underestimates the noise)
+    if best is None or (allow_exact and 2 * best[0] >= 2 * N):
+        return None, 0, 0.0, float(L)
+    return best[2], best[3], best[1], best[4]
+
+
+# ------------------------------------------------------------------ traces
+
+
+def _run_vectors(make_block, ncols, block, stencil, current, coeffs, lam, with_tanh,
+                 memory_limit):
+    """:func:`~largebdg.observables.stiffness_stochastic.trace_samples` over blocks of columns."""
+    hop = np.empty(ncols)
+    trace = np.empty(ncols)
+    for start in range(0, ncols, block):
+        stop = min(ncols, start + block)
+        h, tr = trace_samples(stencil, current, coeffs, lam, make_block(start, stop),
+                              with_tanh=with_tanh, memory_limit=memory_limit)
+        hop[start:stop], trace[start:stop] = h, tr
+    return hop, trace
+
+
+# ------------------------------------------------------------------ public
+
+
+def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=None,
+                  direction="x", probing_distance=None, num_draws=None, scale=None,
+                  bound_safety=BOUND_SAFETY, memory_limit=2 * 1024**3, max_draws=None, lattice=None):
+    r"""Superfluid stiffness per site of one band by colour-signed probing, with an error bound.
+
+    Parameters
+    ----------
+    L : int
+        Linear lattice size (>= 3), N = L*L sites, site index x + L*y.
+    t : float
+        Hopping of the band (matrix element -t).
+    onsite, delta : array_like, shape (L*L,)
+        Particle-block diagonal :math:`V_i - g n_i/2 - \mu` and real gap :math:`\Delta_i`.
+    T : float
+        Temperature (> 0).
+    tolerance : float
+        Requested ``uncertainty`` (absolute, per site).  About 15 % goes to the
+        truncation bound, the rest to the 99 % statistical half-width; the
+        probing distance and the number of draws are chosen for it.
+    seed : int, SeedSequence or Generator, optional
+        For ``numpy.random.default_rng`` (the signs of the draws).
+    bond_x : array_like, shape (L*L,), optional
+        Bond averages along ``direction`` (``Result.bond_x[band]`` for "x"): the
+        diamagnetic term is then taken from them (exact up to the solver's
+        tolerance, not included in the uncertainty); otherwise it is probed.
+    direction : {"x", "y"}
+    probing_distance : int, optional
+        Use the square distance-d colouring of :func:`largebdg.kpm.probing.colouring`
+        (d >= 2) instead of the planned sublattice.  Default: the sublattice (and
+        with it the distance between equal colours) is chosen by the clean-band
+        noise model; ``info["probing_distance"]`` reports its shortest vector.
+    num_draws : int, optional
+        Number of sign draws (>= 2); default: from the model, then raised while
+        the measured statistical error exceeds its budget (up to ``max_draws``).
+        When given, exactly this many draws are made.
+    scale : float, optional
+        Half-width of the Chebyshev window (must bound the spectrum); default
+        SLEPc spectral radius times ``1 + bound_safety``.
+    bound_safety : float
+    memory_limit : int
+        Bytes for the moments and accumulators of one block (default 2 GiB).
+    max_draws : int, optional
+        Upper limit of the adaptive draws (default max(8, 4 x planned)).
+    lattice : tuple (a, b, c), optional
+        Use the colouring of the sublattice {m (a, 0) + n (b, c)} (see
+        :func:`largebdg.kpm.probing.sheared_colouring`) instead of the planned one (overrides
+        ``probing_distance``).
+
+    Returns
+    -------
+    stiffness : float
+        :math:`D_s = \langle -k_x\rangle - \Lambda` (SWZ), as ``exact_stiffness``.
+    uncertainty : float
+        ``k * stderr + truncation_bound``: the half-width of a two-sided 99 %
+        confidence interval of the probing noise (k from Student's t with the
+        pooled degrees of freedom) plus a bound on the expansion error.
+    info : dict
+        ``stderr``, ``k``, ``dof``, ``truncation_bound``, ``kernel_sup_error``,
+        ``num_moments``, ``rank``, ``scale``, ``lattice`` ((a, b, c), ("square", d)
+        or None), ``probing_distance`` (shortest distance between equal colours),
+        ``num_colours``, ``num_draws``, ``num_vectors`` (start vectors, each one
+        recursion on two columns, abandoned draws included), ``mode``
+        ("colour-signed", "exact-trace" or "exact-trace (after colour-signed draws)"),
+        ``model_stderr`` (clean-band prediction for the chosen plan),
+        ``kinetic``, ``correlator``, ``diamagnetic``, ``target_met``,
+        ``draw_estimates`` (D_s per draw), ``seconds``.
+
+    Raises
+    ------
+    ParameterError
+        On invalid input (T <= 0 included).
+
+    Notes
+    -----
+    Method, derivation and error model: see the module docstring.  The draws use
+    the same colouring; each draw is an independent unbiased estimate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from largebdg.observables.stiffness import exact_stiffness
+    >>> rng = np.random.default_rng(0)
+    >>> onsite = 4.0 * (rng.random(144) < 0.5) - 1.0
+    >>> delta = np.full(144, 0.3)
+    >>> ds, err, info = kpm_stiffness(12, 1.0, onsite, delta, 0.15, seed=1)
+    >>> abs(ds - exact_stiffness(12, 1.0, onsite, delta, 0.15)) <= err
+    True
+    """
+    t_start = time.perf_counter()
+    L = lattice_size(L)
+    t = v.real("t", t)
+    if t == 0:
+        raise ParameterError("'t' must be a finite non-zero real number")
+    onsite = site_array("onsite", onsite, L)
+    delta = site_array("delta", delta, L)
+    T = v.real("T", T, 0.0, low_open=True)  # the kernel is not smooth at T = 0
+    tolerance = check_tolerance("tolerance", tolerance)
+    v.choice("direction", direction, ("x", "y"))
+    if probing_distance is not None:
+        probing_distance = v.positive_int("probing_distance", probing_distance, minimum=2)
+    if num_draws is not None:
+        num_draws = v.positive_int("num_draws", num_draws, minimum=2)
+    if max_draws is not None:
+        max_draws = v.positive_int("max_draws", max_draws, minimum=2)
+    bound_safety = v.real("bound_safety", bound_safety, 0.0)
+    memory_limit = v.positive_int("memory_limit", memory_limit)
+    if bond_x is not None:
+        bond_x = site_array("bond_x", bond_x, L)
+    N = L * L
+    if scale is None:
+        scale = band_window(L, t, onsite, delta, bound_safety=bound_safety)
+    scale = v.real("scale", scale, 0.0, low_open=True)
+
+    # ---- deterministic part: kernel (and tanh) expansion within its budget
+    with_tanh = bond_x is None
+    trunc_budget = _TRUNC_SHARE * tolerance
+    kin_share = 0.5 if with_tanh else 0.0
+    kernel_tol = (1 - kin_share) * trunc_budget / (4 * t * t)
+    M, kcoeffs, lam, ksup = _kernel(T, scale, kernel_tol)
+    truncation = _SAFETY * 4 * t * t * ksup
+    coeffs = kcoeffs
+    if with_tanh:
+        tanh_tol = kin_share * trunc_budget / (2 * abs(t)) / _SAFETY
+        M = max(M, moments_for_tolerance(T, scale, tanh_tol))
+        tanh_c = tanh_coefficients(T, scale, M)
+        if coeffs.shape[0] < M:
+            coeffs = np.vstack([coeffs, np.zeros((M - coeffs.shape[0], coeffs.shape[1]))])
+        coeffs = np.column_stack([tanh_c, coeffs])
+        truncation += _SAFETY * 2 * abs(t) * _tanh_sup_error(tanh_c, scale, T)
+    M = coeffs.shape[0]
+
+    # ---- plan: probing distance and draws from the clean-band model
+    k_nominal = scipy.stats.norm.ppf(0.5 + _CONFIDENCE / 2)
+    stat_budget = max(tolerance - truncation, 0.0)
+    target = stat_budget / k_nominal
+    Bclean = _clean_model_B(L, t, -float(np.mean(onsite)), float(np.sqrt(np.mean(delta**2))),
+                            T, direction)
+    min_draws = 2 if num_draws is None else int(num_draws)
+    cap = 64 if num_draws is None else int(num_draws)
+    user_lattice = lattice is not None
+    if user_lattice:
+        a_, b_, c_ = (int(x) for x in lattice)
+        if a_ < 1 or c_ < 1 or L % a_ or L % c_ or ((L // c_) * b_) % a_:
+            raise ParameterError(
+                f"'lattice' {lattice} is not a sublattice of the {L} x {L} torus")
+        lattice = (a_, b_, c_)
+        R = sublattice_vectors(L, *lattice)
+        d, model_sd = shortest_vector(L, R), _std_from_offsets(Bclean, L, R)
+        col = sheared_colouring(L, *lattice)
+        draws = min_draws if num_draws is not None else max(
+            min_draws, min(cap, math.ceil((_MODEL_SAFETY * model_sd / max(target, 1e-300)) ** 2)))
+    elif probing_distance is None:
+        lattice, draws, model_sd, d = _plan(L, Bclean, target, min_draws, cap,
+                                            allow_exact=num_draws is None)
+        if lattice is None and num_draws is not None:  # exact trace refused: finest lattice
+            lattice, d = (L, 0, L), float(L)
+            model_sd = 0.0
+        if lattice is not None:
+            col = sheared_colouring(L, *lattice)
+    else:
+        d = int(probing_distance)
+        col = colouring(L, min(d, L))
+        lattice = ("square", d)
+        model_sd = _std_from_offsets(Bclean, L, square_lattice_vectors(L, d))
+        draws = min_draws if num_draws is not None else max(
+            min_draws, min(cap, math.ceil((_MODEL_SAFETY * model_sd / max(target, 1e-300)) ** 2)))
+    exact_mode = lattice is None
+    C = int(col.max() + 1) if not exact_mode else 2 * N
+    if max_draws is None:
+        max_draws = max(8, 4 * draws) if num_draws is None else draws
+
+    stencil = BdGStencil(neighbour_table(L), t, onsite, delta, scale)
+    current = CurrentOperator(L, t, direction)
+    block = int(np.clip(_BLOCK_BYTES // (2 * N * 2 * 8), 1, 16))
+    kin_exact = kinetic_energy_x(L, t, bond_x) if bond_x is not None else None
+
+    def combine(hop, trace):
+        # contribution of each start vector to N * D_s (kinetic part only if probed)
+        kin = -2.0 * t * hop if with_tanh else 0.0
+        return kin - trace, (kin if with_tanh else np.zeros_like(trace)), trace
+
+    def exact_trace():
+        def units(a, b):
+            return unit_block(2 * N, np.arange(a, b))
+
+        hop, trace = _run_vectors(units, 2 * N, block, stencil, current, coeffs, lam,
+                                  with_tanh, memory_limit)
+        q, kin_q, corr_q = combine(hop, trace)
+        ds = float(q.sum() / N + (kin_exact or 0.0))
+        kinetic = float(kin_q.sum() / N) if with_tanh else kin_exact
+        return ds, kinetic, float(corr_q.sum() / N)
+
+    spent = 0  # start vectors of abandoned colour-signed draws
+    may_switch = num_draws is None and probing_distance is None and not user_lattice
+    if not exact_mode:
+        rng = np.random.default_rng(seed)
+        classes = colour_classes(col)
+
+        def draw_once():
+            s = 2.0 * rng.integers(0, 2, 2 * N) - 1.0
+
+            def colour_block(a, b):
+                return signed_colour_block(s, classes, range(a, b))
+
+            hop, trace = _run_vectors(colour_block, C, block, stencil, current, coeffs, lam,
+                                      with_tanh, memory_limit)
+            return combine(hop, trace)
+
+        Q, KQ, CQ = [], [], []
+        while True:
+            while len(Q) < draws:
+                q, kq, cq = draw_once()
+                Q.append(q)
+                KQ.append(kq)
+                CQ.append(cq)
+            Qa = np.array(Q)  # (draws, C)
+            n = Qa.shape[0]
+            s2 = Qa.var(axis=0, ddof=1)  # per-colour variance
+            var_total = float(s2.sum()) / n  # of the mean of sum_c q_c over draws
+            stderr = math.sqrt(max(var_total, 0.0)) / N
+            denom = float(np.sum(s2**2)) / (n - 1)
+            dof = float(s2.sum() ** 2 / denom) if denom > 0 else math.inf
+            kfac = float(scipy.stats.t.ppf(0.5 + _CONFIDENCE / 2, max(dof, 1.0)))
+            if num_draws is not None or kfac * stderr <= stat_budget:
+                break
+            need = math.ceil(n * (kfac * stderr / max(stat_budget, 1e-300)) ** 2 * 1.1)
+            if may_switch and C * (need - n) >= 2 * N:
+                # the model underestimated the noise so much that the exact trace is cheaper
+                exact_mode, spent = True, C * n
+                break
+            if n >= max_draws:
+                break
+            draws = int(min(max_draws, max(need, n + 1)))
+
+    if exact_mode:
+        ds, kinetic, correlator = exact_trace()
+        stderr, dof, kfac, draws_done = 0.0, math.inf, 0.0, 0
+        draw_estimates = np.array([ds])
+        num_vectors, d_used, C_used = 2 * N + spent, L, 2 * N
+        mode = "exact-trace" if not spent else "exact-trace (after colour-signed draws)"
+        lattice = None
+    else:
+        draws_done = n
+        draw_estimates = Qa.sum(axis=1) / N + (kin_exact or 0.0)
+        ds = float(draw_estimates.mean())
+        kinetic = float(np.array(KQ).sum(axis=1).mean() / N) if with_tanh else kin_exact
+        correlator = float(np.array(CQ).sum(axis=1).mean() / N)
+        num_vectors, d_used, C_used = C * n, d, C
+        mode = "colour-signed"
+
+    uncertainty = kfac * stderr + truncation
+    info = {
+        "mode": mode, "stderr": stderr, "k": kfac, "dof": dof,
+        "truncation_bound": truncation, "kernel_sup_error": ksup,
+        "num_moments": int(M), "rank": int(lam.size), "scale": scale,
+        "probing_distance": float(d_used), "num_colours": int(C_used), "lattice": lattice,
+        "num_draws": int(draws_done), "num_vectors": int(num_vectors),
+        "model_stderr": (model_sd / math.sqrt(draws_done)) if draws_done else 0.0,
+        "kinetic": kinetic, "correlator": correlator,
+        "diamagnetic": "stochastic" if with_tanh else "bond_averages",
+        "target_met": bool(uncertainty <= tolerance),
+        "draw_estimates": draw_estimates, "tolerance": tolerance,
+        "seconds": time.perf_counter() - t_start,
+    }
+    return float(ds), float(uncertainty), info
