@@ -268,9 +268,10 @@ SOLVE = Command(
         arg("--plot", metavar="PNG",
             help="also write the summary figure to this file (any matplotlib format by its "
                  "suffix; checked before solving)"),
-        arg("--stiffness", choices=("auto", "exact", "stochastic"),
+        arg("--stiffness", choices=("auto", "exact", "stochastic", "kpm"),
             help="also compute the superfluid stiffness of both bands at the end and store it "
-                 "(as 'largebdg stiffness' with default settings; auto = exact up to L = 48)"),
+                 "(as 'largebdg stiffness' with default settings; auto = exact up to L = 48, "
+                 "kpm above; kpm = colour-signed probing with an error bar of 1e-4)"),
     ),
 )
 
@@ -360,8 +361,11 @@ def _stiffness(args):
     if method == "stochastic":
         kwargs = dict(num_vectors=args.vectors, num_moments=args.moments, seed=args.seed,
                       tolerance=args.tolerance)
+    elif method == "kpm":
+        kwargs = dict(seed=args.seed, tolerance=args.tolerance)
     _say(args, f"{PROG} stiffness: {args.result}, method = {method}"
-               + (f", {args.vectors} random vectors" if method == "stochastic" else ""))
+               + (f", {args.vectors} random vectors" if method == "stochastic" else "")
+               + (f", target uncertainty {args.tolerance:g}" if method == "kpm" else ""))
     ds, err, settings = attach_stiffness(args.result, method, force=args.force,
                                          direction=args.direction, **kwargs)
     for band in range(2):
@@ -377,23 +381,29 @@ STIFFNESS = Command(
         "Superfluid stiffness D_s = <-k_x> - Lambda_xx per site of both bands (SWZ convention, "
         "see docs/stiffness.md) of a result written by 'largebdg solve', added to that file as "
         "the datasets 'stiffness' and 'stiffness_stderr' (shape (2,), band 1 first; the error "
-        "is 0 for 'exact') with the attribute 'stiffness_settings'."
+        "is 0 for 'exact', the standard error for 'stochastic' and the full uncertainty, 99 % "
+        "statistical half-width plus truncation bound, for 'kpm') with the attribute "
+        "'stiffness_settings'."
     ),
     run=_stiffness,
     arguments=(
         arg("result", metavar="RESULT.h5", help="result file written by 'largebdg solve'"),
-        arg("--method", choices=("auto", "exact", "stochastic"), default="auto",
-            help="exact: dense diagonalisation, L <= 48; stochastic: random-vector trace with "
-                 "Chebyshev expansions, any L; auto (default): exact up to L = 48"),
+        arg("--method", choices=("auto", "exact", "stochastic", "kpm"), default="auto",
+            help="exact: dense diagonalisation, L <= 48; kpm: colour-signed probing of the "
+                 "Kubo trace with Chebyshev expansions, any L, with an uncertainty that meets "
+                 "--tolerance; stochastic: plain random-vector trace (standard error only); "
+                 "auto (default): exact up to L = 48, kpm above"),
         arg("--vectors", type=int, default=64, metavar="R",
             help="stochastic: number of random vectors (default 64)"),
         arg("--moments", type=int, metavar="M",
             help="stochastic: Chebyshev moments (default: from T and --tolerance)"),
         arg("--tolerance", type=float, default=1e-4,
-            help="stochastic: bound on the truncation error of D_s, in [1e-12, 0.1] "
+            help="kpm: target of the reported uncertainty of D_s (statistical + truncation); "
+                 "stochastic: bound on the truncation error of D_s; in [1e-12, 0.1] "
                  "(default 1e-4)"),
         arg("--seed", type=int,
-            help="stochastic: random seed, an integer >= 0 (default: drawn and recorded)"),
+            help="stochastic and kpm: random seed, an integer >= 0 (default: drawn and "
+                 "recorded)"),
         arg("--direction", choices=("x", "y"), default="x",
             help="current direction (default x)"),
         arg("--force", action="store_true", help="replace a stiffness already in the file"),
@@ -659,7 +669,7 @@ STUDY = Command(
             help="solver engine, shorthand for --set solver.method=METHOD"),
         arg("--stiffness", choices=_stiffness_choices(),
             help="also compute the superfluid stiffness of every point right after it is "
-                 "solved (auto = exact up to L = 48, stochastic above)"),
+                 "solved (auto = exact up to L = 48, kpm above)"),
         arg("--shard", metavar="K/N",
             help="run only the K-th (1..N) of N disjoint sets of chains, e.g. "
                  "--shard $SLURM_ARRAY_TASK_ID/4"),

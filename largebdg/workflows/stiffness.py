@@ -2,6 +2,7 @@ r"""Superfluid stiffness of a solved result: method choice, both bands, storage 
 
 The observables themselves (:mod:`largebdg.observables.stiffness`,
 :mod:`~largebdg.observables.stiffness_stochastic`,
+:mod:`~largebdg.observables.stiffness_kpm`,
 :mod:`~largebdg.observables.network`) work on one band's mean field; this
 module applies them to a :class:`~largebdg.io.result.Result` and returns an
 :class:`~largebdg.io.result.Observable` (value, uncertainty and settings per
@@ -18,6 +19,7 @@ from ..errors import ParameterError
 from ..io import Observable, load_result, update_result
 from ..observables.network import network_stiffness
 from ..observables.stiffness import exact_stiffness
+from ..observables.stiffness_kpm import kpm_stiffness
 from ..observables.stiffness_stochastic import stochastic_stiffness
 
 __all__ = ["compute_stiffness", "attach_stiffness", "resolve_method", "EXACT_MAX_L", "METHODS"]
@@ -25,7 +27,7 @@ __all__ = ["compute_stiffness", "attach_stiffness", "resolve_method", "EXACT_MAX
 EXACT_MAX_L = 48
 """Largest L for which :func:`compute_stiffness` accepts ``method="exact"`` (O(L^6) time)."""
 
-METHODS = ("exact", "stochastic", "network")
+METHODS = ("exact", "stochastic", "kpm", "network")
 """Methods of :func:`compute_stiffness` (``auto`` is resolved by :func:`resolve_method`)."""
 
 
@@ -33,11 +35,11 @@ def resolve_method(method, L):
     """The stiffness method for ``method`` (``"auto"`` or one of :data:`METHODS`) at size ``L``.
 
     ``auto`` is the exact (dense) method up to :data:`EXACT_MAX_L`, the
-    stochastic estimator above.
+    colour-signed probing estimator ``"kpm"`` (with its error bound) above.
     """
     v.choice("method", method, ("auto",) + METHODS)
     if method == "auto":
-        return "exact" if L <= EXACT_MAX_L else "stochastic"
+        return "exact" if L <= EXACT_MAX_L else "kpm"
     return method
 
 
@@ -51,30 +53,38 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     result : Result
         Self-consistent solution (the mean field enters at fixed
         :math:`\Delta`, as in paper Eqs. 32-35).
-    method : {"exact", "stochastic", "network", "auto"}
+    method : {"exact", "stochastic", "kpm", "network", "auto"}
         ``"exact"``: :func:`~largebdg.observables.stiffness.exact_stiffness`
         (dense, refused for L > :data:`EXACT_MAX_L`).  ``"stochastic"``:
         :func:`~largebdg.observables.stiffness_stochastic.stochastic_stiffness`,
-        linear in L² per random vector.  ``"network"``: the labelled
+        linear in L² per random vector.  ``"kpm"``:
+        :func:`~largebdg.observables.stiffness_kpm.kpm_stiffness`, colour-signed
+        probing with an uncertainty (99 % Student-t half-width of the measured
+        probing noise plus a truncation bound) that meets ``tolerance``.  ``"network"``: the labelled
         network approximation :func:`~largebdg.observables.network.network_stiffness`.
     direction : {"x", "y"}
     num_vectors, num_moments, tolerance, seed
-        Settings of the stochastic estimator (ignored otherwise);
+        Settings of the stochastic estimator (ignored otherwise; ``"kpm"``
+        uses ``tolerance``, the target of its uncertainty, and ``seed``);
         ``seed`` feeds ``numpy.random.default_rng``, the bands get independent
         streams spawned from it.
     use_bond_averages : bool
-        Stochastic only: take :math:`\langle -k_x \rangle` from the result's
+        Stochastic and kpm only: take :math:`\langle -k_x \rangle` from the result's
         bond averages (exact up to the solver's tolerance) instead of a
         stochastic trace.
     **options
         Further keywords of ``stochastic_stiffness`` (``block_size``,
-        ``memory_limit``, ``distribution``, ``scale``, ``bound_safety``).
+        ``memory_limit``, ``distribution``, ``scale``, ``bound_safety``) or of
+        ``kpm_stiffness`` (``probing_distance``, ``num_draws``, ``max_draws``,
+        ``lattice``, ``memory_limit``, ``scale``, ``bound_safety``).
 
     Returns
     -------
     Observable
         ``value`` :math:`D_s` per band (band 1 first, per site, SWZ convention),
-        ``stderr`` its standard error (0 for ``"exact"`` and ``"network"``),
+        ``stderr`` its standard error (0 for ``"exact"`` and ``"network"``; for
+        ``"kpm"`` the full uncertainty, 99 % statistical half-width plus the
+        truncation bound),
         ``settings`` what was done (method, direction, vectors, moments,
         spectral scales, seed, wall time, package version), JSON-ready.
         Unpacks as ``ds, err, settings``.
@@ -91,7 +101,7 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     if method == "exact" and L > EXACT_MAX_L:
         raise ParameterError(
             f"'method' = 'exact' diagonalises dense {2 * L * L} x {2 * L * L} matrices and is "
-            f"limited to L <= {EXACT_MAX_L} (got L = {L}); use method 'stochastic'"
+            f"limited to L <= {EXACT_MAX_L} (got L = {L}); use method 'kpm'"
         )
     T = float(result.T)
     t0 = time.perf_counter()
@@ -107,6 +117,41 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
                 L, float(result.config.model.t[band]), result.bond_x[band].ravel(),
                 result.bond_y[band].ravel(), result.delta[band].ravel(), T,
                 direction=direction)
+    elif method == "kpm":
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        streams = np.random.SeedSequence(seed).spawn(2)
+        infos = []
+        for band in range(2):
+            ds[band], err[band], info = kpm_stiffness(
+                L, *result.band_mean_field(band), T, tolerance=tolerance, seed=streams[band],
+                direction=direction,
+                bond_x=bonds[band].ravel() if use_bond_averages else None, **options)
+            infos.append(info)
+
+        def colouring(info):
+            lat = info["lattice"]
+            return "exact-trace" if lat is None else list(lat)
+
+        settings.update({
+            "seed": int(seed), "tolerance": float(tolerance),
+            "uncertainty": "99% Student-t x stderr + truncation bound",
+            "mode": [i["mode"] for i in infos],
+            "num_vectors": [i["num_vectors"] for i in infos],
+            "draws": [i["num_draws"] for i in infos],
+            "colouring": [colouring(i) for i in infos],
+            "num_colours": [i["num_colours"] for i in infos],
+            "probing_stderr": [i["stderr"] for i in infos],
+            "truncation_bound": [i["truncation_bound"] for i in infos],
+            "target_met": [i["target_met"] for i in infos],
+            "diamagnetic": infos[0]["diamagnetic"],
+            "num_moments": [i["num_moments"] for i in infos],
+            "rank": [i["rank"] for i in infos],
+            "spectral_scale": [i["scale"] for i in infos],
+            "kinetic": [i["kinetic"] for i in infos],
+            "correlator": [i["correlator"] for i in infos],
+            "seconds": [i["seconds"] for i in infos],
+        })
     else:
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
@@ -144,7 +189,7 @@ def attach_stiffness(path, method="exact", *, force=False, **kwargs):
     ----------
     path : str or os.PathLike
         Result file written by :func:`largebdg.io.save_result`.
-    method : {"exact", "stochastic", "network", "auto"}
+    method : {"exact", "stochastic", "kpm", "network", "auto"}
     force : bool
         Replace a stiffness already stored in the file.
     **kwargs

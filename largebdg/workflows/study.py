@@ -216,7 +216,7 @@ class StudyDefinition:
                 if resolve_method(stiffness, L) == "exact" and L > EXACT_MAX_L:
                     raise ParameterError(
                         f"'stiffness' = 'exact' is limited to L <= {EXACT_MAX_L} (got L = {L}); "
-                        "use 'auto' (exact up to that size, stochastic above) or 'stochastic'"
+                        "use 'auto' (exact up to that size, kpm above), 'kpm' or 'stochastic'"
                     )
         out = cls(config=config, sizes=tuple(int(L) for L in sizes),
                   seeds=tuple(int(s) for s in seeds), temperatures=tuple(temperatures),
@@ -539,7 +539,7 @@ def _collective(comm, fn):
 
 
 def _stiffness_seed(chain, index):
-    """Seed of the stochastic stiffness of one point (reproducible, distinct per point)."""
+    """Seed of the stochastic (or kpm) stiffness of one point (reproducible, distinct per point)."""
     return int(np.random.SeedSequence([chain.L, chain.seed, index]).generate_state(1)[0])
 
 
@@ -554,7 +554,8 @@ def _ensure_stiffness(path, method, chain, index):
     result = load_result(path)
     if _finished(result, method):
         return result.observables["stiffness"], "existing"
-    kwargs = {"seed": _stiffness_seed(chain, index)} if method == "stochastic" else {}
+    kwargs = ({"seed": _stiffness_seed(chain, index)} if method in ("stochastic", "kpm")
+              else {})
     obs = attach_stiffness(path, method, force=True, **kwargs)
     return obs, "computed"
 
