@@ -1,0 +1,177 @@
+"""kpm_stiffness (colour-signed probing) against exact_stiffness on self-consistent lattices.
+
+Mean fields (``data/*.npz``): dense self-consistent solutions of the paper's random case
+(V = 4, N_d = 0.5 in band 1; band 2 clean, filling 0.8) at L = 16 and 24, the ones the
+measurements of docs/stiffness.md were made on (t, onsite, delta, bond_x per band).
+"""
+
+import functools
+import os
+
+import numpy as np
+import pytest
+
+from largebdg.errors import ParameterError
+from largebdg.kpm.probing import colouring, sheared_colouring, square_lattice_vectors
+from largebdg.kpm.vectors import colour_classes, signed_colour_block
+from largebdg.observables.stiffness import exact_stiffness
+from largebdg.observables.stiffness_kpm import kpm_stiffness
+from largebdg.workflows.stiffness import EXACT_MAX_L, METHODS, resolve_method
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+TOL_ERROR = 5e-4  # required |D_s - exact|
+COVERAGE = 0.95  # required fraction of cases with |error| <= uncertainty
+
+
+@functools.lru_cache(maxsize=None)
+def mean_field(L, seed, T):
+    """Both bands' (t, onsite, delta, bond_x) of a dense self-consistent solution."""
+    z = np.load(os.path.join(DATA, f"L{L}_s{seed}_T{T:g}.npz"))
+    return tuple((float(z[f"t{b}"]), z[f"onsite{b}"], z[f"delta{b}"], z[f"bond_x{b}"])
+                 for b in range(2))
+
+
+@functools.lru_cache(maxsize=None)
+def exact(L, seed, T, band):
+    t, onsite, delta, _ = mean_field(L, seed, T)[band]
+    return exact_stiffness(L, t, onsite, delta, T)
+
+
+# ------------------------------------------------------------ default settings
+
+
+DEFAULT_CASES = [(16, 1, 0.1), (16, 1, 0.15), (16, 2, 0.22), (24, 1, 0.22)]
+
+
+def test_default_settings_error_and_coverage():
+    rows = []
+    for k, (L, seed, T) in enumerate(DEFAULT_CASES):
+        for band in (0, 1):
+            t, onsite, delta, bond = mean_field(L, seed, T)[band]
+            ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, bond_x=bond, seed=100 + k)
+            rows.append((L, seed, T, band, ds - exact(L, seed, T, band), unc, info["mode"]))
+    errors = np.array([r[4] for r in rows])
+    unc = np.array([r[5] for r in rows])
+    table = "\n".join(f"L={r[0]} s={r[1]} T={r[2]} band {r[3] + 1}: err {r[4]:+.2e} "
+                      f"unc {r[5]:.2e} {r[6]}" for r in rows)
+    assert np.all(np.abs(errors) <= TOL_ERROR), table
+    assert np.mean(np.abs(errors) <= unc) >= COVERAGE, table
+    assert np.all(unc <= 1e-4 + 1e-12), table  # the requested tolerance is reached
+
+
+# ------------------------------------------------------------ the statistical error model
+
+# a deliberately small colouring (16 colours) and 2-4 draws, so that the probing noise
+# dominates and the coverage test is not trivial
+COVERAGE_CASES = [(16, 1, 0.1), (16, 2, 0.22), (16, 3, 0.05), (24, 2, 0.15)]
+REPEATS = 10
+
+
+def test_coverage_of_uncertainty_many_draws():
+    inside, zs, errors = [], [], []
+    for L, seed, T in COVERAGE_CASES:
+        for band in (0, 1):
+            t, onsite, delta, bond = mean_field(L, seed, T)[band]
+            ex = exact(L, seed, T, band)
+            for rep in range(REPEATS):
+                ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, bond_x=bond,
+                                              seed=1000 * seed + rep,
+                                              probing_distance=4 if L == 16 else 6,
+                                              num_draws=2 + rep % 3)
+                assert info["mode"] == "colour-signed", info["mode"]
+                inside.append(abs(ds - ex) <= unc)
+                errors.append(abs(ds - ex))
+                zs.append((ds - ex) / info["stderr"])
+    assert np.mean(inside) >= COVERAGE, (np.mean(inside), len(inside))
+    # standardised errors: mean ~ 0, spread ~ 1 (stderr neither far too small nor large)
+    zs = np.array(zs)
+    assert abs(zs.mean()) < 4 / np.sqrt(zs.size) + 0.1, zs.mean()
+    assert 0.6 < zs.std() < 1.4, zs.std()
+
+
+def test_probed_kinetic_term_and_direction_y():
+    L, seed, T = 16, 1, 0.15
+    t, onsite, delta, _ = mean_field(L, seed, T)[0]
+    ex = exact(L, seed, T, 0)
+    ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, seed=5, probing_distance=4,
+                                  num_draws=3)  # kinetic term probed too
+    assert info["diamagnetic"] == "stochastic"
+    assert abs(ds - ex) <= unc
+    # y direction = x direction on the transposed maps
+    tr = lambda a: a.reshape(L, L).T.ravel()  # noqa: E731
+    dsy, uncy, _ = kpm_stiffness(L, t, tr(onsite), tr(delta), T, seed=5, direction="y",
+                                 probing_distance=4, num_draws=3)
+    assert abs(dsy - ex) <= uncy
+
+
+def test_unbiased_mean_over_draws_and_reproducible():
+    """The mean of many cheap draws converges to the exact value (no probing bias)."""
+    L, seed, T = 16, 1, 0.1
+    t, onsite, delta, bond = mean_field(L, seed, T)[1]
+    ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, bond_x=bond, seed=3,
+                                  lattice=(8, 4, 8), num_draws=12)
+    assert abs(ds - exact(L, seed, T, 1)) <= unc
+    assert info["num_vectors"] == 12 * info["num_colours"] == 12 * 64
+    again = kpm_stiffness(L, t, onsite, delta, T, bond_x=bond, seed=3, lattice=(8, 4, 8),
+                          num_draws=12)
+    assert again[0] == ds and again[1] == unc
+
+
+# ------------------------------------------------------------ building blocks
+
+
+def test_sheared_colouring_and_signed_blocks():
+    L = 8
+    # b = 0, a = c = d is the square colouring
+    assert np.array_equal(sheared_colouring(L, 4, 0, 4), colouring(L, 4))
+    col = sheared_colouring(L, 4, 2, 4)
+    y, x = np.divmod(np.arange(L * L), L)
+    for c in range(16):  # equal colours differ by lattice vectors m (4, 0) + n (2, 4)
+        idx = np.nonzero(col == c)[0]
+        dy, dx = (y[idx] - y[idx[0]]) % L, (x[idx] - x[idx[0]]) % L
+        assert np.all(dy % 4 == 0) and np.all((dx - (dy // 4) * 2) % 4 == 0)
+    assert len(square_lattice_vectors(L, 4)) == 3
+    signs = 2.0 * np.random.default_rng(0).integers(0, 2, 2 * L * L) - 1.0
+    X0 = signed_colour_block(signs, colour_classes(col), range(16))
+    assert np.array_equal(X0.sum(axis=1), signs)  # every Nambu entry in exactly one column
+    assert np.all(np.abs(X0[:L * L]).argmax(axis=1) == col)
+
+
+def test_auto_picks_kpm_above_exact_max_l():
+    assert "kpm" in METHODS
+    assert resolve_method("auto", EXACT_MAX_L) == "exact"
+    assert resolve_method("auto", EXACT_MAX_L + 1) == "kpm"
+    assert resolve_method("kpm", 8) == "kpm"
+
+
+def test_cli_stiffness_method_kpm(tmp_path):
+    from largebdg.cli import main
+    from largebdg.io import load_result
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[lattice]\nL = 8\n[solver]\nT = 0.1\ntol = 1e-6\n')
+    out = tmp_path / "r.h5"
+    assert main(["solve", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert main(["stiffness", str(out), "--method", "kpm", "--seed", "3",
+                 "--tolerance", "1e-3", "--quiet"]) == 0
+    res = load_result(out)
+    s = res.stiffness_settings
+    assert s["method"] == "kpm" and s["seed"] == 3 and s["tolerance"] == 1e-3
+    for key in ("num_vectors", "draws", "colouring", "truncation_bound", "seconds",
+                "largebdg_version"):
+        assert key in s, key
+    assert np.all(res.stiffness_stderr > 0) and np.all(res.stiffness_stderr <= 1e-3)
+    for band in range(2):
+        ex = exact_stiffness(8, *res.band_mean_field(band), res.T)
+        assert abs(res.stiffness[band] - ex) <= res.stiffness_stderr[band]
+
+
+@pytest.mark.parametrize("kwargs", [{"T": 0.0}, {"tolerance": -1.0}, {"direction": "z"},
+                                    {"probing_distance": 1}, {"num_draws": 1},
+                                    {"onsite": np.ones(3)}, {"lattice": (3, 0, 3)}])
+def test_invalid_input(kwargs):
+    args = {"L": 8, "t": 1.0, "onsite": np.ones(64), "delta": np.full(64, 0.2), "T": 0.1}
+    args.update(kwargs)
+    with pytest.raises(ParameterError):
+        kpm_stiffness(args.pop("L"), args.pop("t"), args.pop("onsite"), args.pop("delta"),
+                      args.pop("T"), scale=6.5, **args)
