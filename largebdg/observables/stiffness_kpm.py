@@ -1,6 +1,10 @@
 r"""Superfluid stiffness by colour-signed probing of the Kubo trace, linear in L² per vector.
 
-Same quantity, convention and normalisation as
+The stiffness of paper Eqs. 32-35 (diamagnetic term Eq. 33, current-current correlator
+Eqs. 34-35 at q -> 0, fixed :math:`\Delta`), with an uncertainty that meets a requested
+tolerance; :func:`largebdg.workflows.stiffness.resolve_method` picks it (``"kpm"``) above
+:data:`~largebdg.workflows.stiffness.EXACT_MAX_L`.  Same quantity, convention and
+normalisation as
 :func:`largebdg.observables.stiffness.exact_stiffness` and
 :func:`largebdg.observables.stiffness_stochastic.stochastic_stiffness`
 (Scalapino-White-Zhang sign, per site, one band):
@@ -57,7 +61,8 @@ vectors.  The noise therefore falls exponentially with the sublattice spacing, a
 being a sum of N local terms -- its standard error per site falls like :math:`1/L`.
 The square colouring puts equal colours on the slow diagonals, (d, d); a sheared
 sublattice (e.g. (a, b, c) = (16, 8, 16) instead of (16, 0, 16)) avoids them and
-lowers the noise of the clean band by 10-300x at equal cost (RESULTS.md).  The
+lowers the noise of the clean band by 10-300x at equal cost (measured; docs/stiffness.md).
+The
 sublattice is chosen from a clean-band model of :math:`\mathcal B` (below) among the
 "well-shaped" ones (every lattice vector >= 0.7 sqrt(C)), which keeps the plan robust
 for the disordered band, whose :math:`\mathcal B` is short-ranged but not anisotropic
@@ -74,8 +79,12 @@ disordered band, unchanged for the clean band, so at equal cost never worse).
 Each :math:`z_c^T \mathcal B z_c = \sum_k \lambda_k (\tilde A^T y_k)\cdot u_k`,
 :math:`y_k = \phi_k(H) z_c`, :math:`u_k = \phi_k(H) \tilde A^T z_c`, needs one
 Chebyshev recursion on two columns (:math:`z_c`, :math:`\tilde A^T z_c`), run as a block
-over colours with the fused stencil :func:`largebdg.kpm.recursion.apply_step`; the
-K + 1 functions accumulate from the same moments (as in ``stochastic_stiffness``).
+over colours by :func:`largebdg.observables.stiffness_stochastic.trace_samples` (the
+consumer of the one recursion, :func:`largebdg.kpm.recursion.chebyshev_vectors`, shared
+with ``stochastic_stiffness``); the K + 1 functions accumulate from the same moments.
+The start blocks are :func:`largebdg.kpm.vectors.signed_colour_block` (colour-signed) and
+:func:`largebdg.kpm.vectors.unit_block` (exact trace); the colourings
+:func:`largebdg.kpm.probing.sheared_colouring` and :func:`largebdg.kpm.probing.colouring`.
 
 **Diamagnetic term.**  From the solver's bond averages when given (``bond_x``;
 exact up to the solver's own tolerance, which is *not* part of the reported
@@ -140,12 +149,12 @@ twisted Hamiltonian with the same real probe vectors z and differentiating in A
 gives, per probe, :math:`z^T[f(H)\partial^2_A H + \mathcal D f[\partial_A H]\,\partial_A H] z`
 whose paramagnetic part *is* :math:`-z^T \mathcal B z` (with exact f; with a Chebyshev
 polynomial p for f the kernel becomes the divided difference of p).  Checked per probe
-with dense matrices (``twist_check.py``, L = 8: agreement to 1.5e-8, the finite-difference
+with dense matrices (L = 8: agreement to 1.5e-8, the finite-difference
 error).  The twist route therefore has exactly the same probing variance.  It could
 only save the accumulation of the K kernel functions (about 40 % of the cost per vector
 at L = 128, measured), but needs complex arithmetic (no complex stencil exists in
 largebdg) or a tangent (forward-mode) recursion, plus a finite-difference step, so it
-is not used here (RESULTS.md).
+is not used here (measured; docs/stiffness.md).
 """
 
 import math
@@ -299,7 +308,8 @@ def _run_vectors(make_block, ncols, block, stencil, current, coeffs, lam, with_t
 
 def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=None,
                   direction="x", probing_distance=None, num_draws=None, scale=None,
-                  bound_safety=BOUND_SAFETY, memory_limit=2 * 1024**3, max_draws=None, lattice=None):
+                  bound_safety=BOUND_SAFETY, memory_limit=2 * 1024**3, max_draws=None,
+                  lattice=None):
     r"""Superfluid stiffness per site of one band by colour-signed probing, with an error bound.
 
     Parameters
@@ -334,7 +344,7 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=N
         When given, exactly this many draws are made.
     scale : float, optional
         Half-width of the Chebyshev window (must bound the spectrum); default
-        SLEPc spectral radius times ``1 + bound_safety``.
+        :func:`~largebdg.operators.window.band_window` with ``bound_safety``.
     bound_safety : float
     memory_limit : int
         Bytes for the moments and accumulators of one block (default 2 GiB).

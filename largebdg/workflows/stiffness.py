@@ -60,7 +60,8 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
         linear in L² per random vector.  ``"kpm"``:
         :func:`~largebdg.observables.stiffness_kpm.kpm_stiffness`, colour-signed
         probing with an uncertainty (99 % Student-t half-width of the measured
-        probing noise plus a truncation bound) that meets ``tolerance``.  ``"network"``: the labelled
+        probing noise plus a truncation bound) that meets ``tolerance``.
+        ``"network"``: the labelled
         network approximation :func:`~largebdg.observables.network.network_stiffness`.
     direction : {"x", "y"}
     num_vectors, num_moments, tolerance, seed
