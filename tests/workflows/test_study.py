@@ -152,7 +152,7 @@ def test_definition_refusals():
     d = StudyDefinition.build(seeded, [8, 64], [7], [0.1], stiffness="auto")
     cfg = d.chain_config(d.chains[0])
     assert cfg.lattice.L == 8 and [b.params["seed"] for b in cfg.disorder] == [7, 7]
-    assert d.to_dict()["stiffness_methods"] == {"8": "exact", "64": "stochastic"}
+    assert d.to_dict()["stiffness_methods"] == {"8": "exact", "64": "kpm"}
     assert "seed" not in d.to_dict()["config"]["disorder"]["band1"]
     with pytest.raises(ParameterError, match="exact"):
         StudyDefinition.build(seeded, [64], [1], [0.1], stiffness="exact")
