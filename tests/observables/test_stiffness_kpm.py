@@ -64,7 +64,7 @@ def test_default_settings_error_and_coverage():
 # a deliberately small colouring (16 colours) and 2-4 draws, so that the probing noise
 # dominates and the coverage test is not trivial
 COVERAGE_CASES = [(16, 1, 0.1), (16, 2, 0.22), (16, 3, 0.05), (24, 2, 0.15)]
-REPEATS = 10
+REPEATS = 8
 
 
 def test_coverage_of_uncertainty_many_draws():
