@@ -12,9 +12,9 @@ from largebdg.observables.current import CurrentOperator, kinetic_energy_x
 from largebdg.observables.stiffness import exact_stiffness
 from largebdg.observables.stiffness_stochastic import (
     _auto_moments,
-    trace_samples,
     kernel_expansion,
     stochastic_stiffness,
+    trace_samples,
 )
 from largebdg.operators.stencil import BdGStencil
 from largebdg.operators.window import band_window
@@ -44,9 +44,10 @@ def exact_trace(L, t, onsite, delta, T, M, direction="x"):
     scale = band_window(L, t, onsite, delta)
     coeffs, lam, _ = kernel_expansion(T, scale, M, 1e-13)
     tanh_c = chebyshev_coefficients(lambda x: np.tanh(scale * x / (2 * T)), M)
-    hop, trace = trace_samples(stencil_for(L, t, onsite, delta, scale), CurrentOperator(L, t, direction),
-                                np.column_stack([tanh_c, coeffs]), lam, np.eye(2 * N),
-                                with_tanh=True, memory_limit=2**30)
+    hop, trace = trace_samples(stencil_for(L, t, onsite, delta, scale),
+                               CurrentOperator(L, t, direction),
+                               np.column_stack([tanh_c, coeffs]), lam, np.eye(2 * N),
+                               with_tanh=True, memory_limit=2**30)
     return -2 * t * hop.sum() / N, trace.sum() / N
 
 
