@@ -359,7 +359,7 @@ def test_exact_refused_above_limit(tiny_result):
                  density=np.ones((2, L, L)), mu=np.zeros(2), potential=np.zeros((2, L, L)),
                  bond_x=np.zeros((2, L, L)), bond_y=np.zeros((2, L, L)), converged=True,
                  iterations=1, history={}, disorder_density=np.zeros(2), solver_settings={})
-    with pytest.raises(ParameterError, match="stochastic"):
+    with pytest.raises(ParameterError, match="use method .kpm."):
         compute_stiffness(big, "exact")
     with pytest.raises(ParameterError, match="'method'"):
         compute_stiffness(tiny_result, "dense")
