@@ -26,7 +26,7 @@ from ..operators.stencil import apply_step, gather_add
 __all__ = ["chebyshev_vectors", "chebyshev_series", "chebyshev_series_reference"]
 
 
-def chebyshev_vectors(stencil, X0, num_moments=None, parallel=True):
+def chebyshev_vectors(stencil, X0, num_moments=None, parallel=True, into=None):
     r"""Yield :math:`X_m = T_m(H/a) X_0` for m = 0, 1, ..., ``num_moments - 1``.
 
     Parameters
@@ -40,29 +40,44 @@ def chebyshev_vectors(stencil, X0, num_moments=None, parallel=True):
     parallel : bool, optional
         Numba threads inside each step (default), or the serial kernel without
         the GIL, for callers that run one recursion per thread.
+    into : callable, optional
+        ``into(m)`` returns the array that receives :math:`X_m` (e.g. a slot of
+        the consumer's moment buffer, so that no copy is needed); the slots of
+        m - 1 and m - 2 must stay intact while :math:`X_m` is written (it may be
+        the slot of m - 2).  Default: the recursion's own two buffers.
 
     Yields
     ------
     ndarray, shape (2N, K)
-        :math:`X_m`.  The arrays are the recursion's two buffers: a yielded
-        block stays valid while the next one is produced and is overwritten by
-        the one after, so a consumer may hold :math:`X_{m-1}` and :math:`X_m`
-        together but must copy what it keeps longer.
+        :math:`X_m`.  Without ``into`` the arrays are the recursion's two
+        buffers: a yielded block stays valid while the next one is produced and
+        is overwritten by the one after, so a consumer may hold :math:`X_{m-1}`
+        and :math:`X_m` together but must copy what it keeps longer.
     """
-    prev = np.array(X0, dtype=float, order="C")
     if num_moments is not None and num_moments < 1:
         return
+    slot = into or (lambda m: None)
+    prev = slot(0)
+    if prev is None:
+        prev = np.array(X0, dtype=float, order="C")
+    else:
+        prev[...] = X0
     yield prev
     if num_moments == 1:
         return
-    cur = np.zeros_like(prev)
-    apply_step(stencil, prev, cur, cur, 1.0, 0.0, parallel)  # X_1 = H X_0
+    cur = slot(1)
+    if cur is None:
+        cur = np.empty_like(prev)
+    apply_step(stencil, prev, prev, cur, 1.0, 0.0, parallel)  # X_1 = H X_0
     yield cur
     m = 2
     while num_moments is None or m < num_moments:
-        # X_{m+1} = 2 H X_m - X_{m-1} overwrites X_{m-1}; then the names swap
-        apply_step(stencil, cur, prev, prev, 2.0, 1.0, parallel)
-        prev, cur = cur, prev
+        # X_{m+1} = 2 H X_m - X_{m-1}, by default over X_{m-1}; then the names swap
+        target = slot(m)
+        if target is None:
+            target = prev
+        apply_step(stencil, cur, prev, target, 2.0, 1.0, parallel)
+        prev, cur = cur, target
         yield cur
         m += 1
 

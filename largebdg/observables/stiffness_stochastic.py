@@ -217,11 +217,12 @@ def trace_samples(stencil, current, coeffs, lam, X0, *, with_tanh, memory_limit,
     for g0 in range(0, Kf, group):
         cols = slice(g0, min(Kf, g0 + group))
         acc = np.zeros((cols.stop - cols.start, N2 * C))
-        vectors = chebyshev_vectors(stencil, X, M)
+        # the recursion writes each moment straight into its slot of the chunk buffer
+        vectors = chebyshev_vectors(stencil, X, M, into=lambda m: buf[m % chunk])
         for m0 in range(0, M, chunk):
             n = min(chunk, M - m0)
-            for jj in range(n):
-                buf[jj] = next(vectors)
+            for _ in range(n):
+                next(vectors)
             acc += coeffs[m0: m0 + n, cols].T @ buf[:n].reshape(n, -1)
         acc = acc.reshape(-1, N2, C)
         for kk, k in enumerate(range(cols.start, cols.stop)):
