@@ -119,16 +119,9 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
                 result.bond_y[band].ravel(), result.delta[band].ravel(), T,
                 direction=direction)
     elif method == "kpm":
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        streams = np.random.SeedSequence(seed).spawn(2)
-        infos = []
-        for band in range(2):
-            ds[band], err[band], info = kpm_stiffness(
-                L, *result.band_mean_field(band), T, tolerance=tolerance, seed=streams[band],
-                direction=direction,
-                bond_x=bonds[band].ravel() if use_bond_averages else None, **options)
-            infos.append(info)
+        seed, infos = _per_band(kpm_stiffness, result, seed, ds, err, tolerance=tolerance,
+                                direction=direction, bonds=bonds if use_bond_averages else None,
+                                **options)
 
         def colouring(info):
             lat = info["lattice"]
@@ -154,17 +147,10 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
             "seconds": [i["seconds"] for i in infos],
         })
     else:
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        streams = np.random.SeedSequence(seed).spawn(2)
-        infos = []
-        for band in range(2):
-            ds[band], err[band], info = stochastic_stiffness(
-                L, *result.band_mean_field(band), T, num_vectors=num_vectors,
-                num_moments=num_moments, tolerance=tolerance, seed=streams[band],
-                direction=direction,
-                bond_x=bonds[band].ravel() if use_bond_averages else None, **options)
-            infos.append(info)
+        seed, infos = _per_band(stochastic_stiffness, result, seed, ds, err,
+                                num_vectors=num_vectors, num_moments=num_moments,
+                                tolerance=tolerance, direction=direction,
+                                bonds=bonds if use_bond_averages else None, **options)
         settings.update({
             "num_vectors": int(num_vectors), "seed": int(seed), "tolerance": float(tolerance),
             "diamagnetic": infos[0]["diamagnetic"],
@@ -177,6 +163,23 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
         })
     settings["wall_time"] = time.perf_counter() - t0
     return Observable(ds, err, settings)
+
+
+def _per_band(estimator, result, seed, ds, err, *, bonds, **kwargs):
+    """Run a random estimator on both bands with independent streams spawned from ``seed``.
+
+    Fills ``ds`` and ``err``; returns the seed (drawn and recorded if None) and the infos.
+    """
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    streams = np.random.SeedSequence(seed).spawn(2)
+    infos = []
+    for band in range(2):
+        ds[band], err[band], info = estimator(
+            result.L, *result.band_mean_field(band), float(result.T), seed=streams[band],
+            bond_x=None if bonds is None else bonds[band].ravel(), **kwargs)
+        infos.append(info)
+    return seed, infos
 
 
 def attach_stiffness(path, method="exact", *, force=False, **kwargs):
