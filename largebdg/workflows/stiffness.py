@@ -17,7 +17,6 @@ from .. import _validate as v
 from .._version import __version__
 from ..errors import ParameterError
 from ..io import Observable, load_result, update_result
-from ..observables.network import network_stiffness
 from ..observables.stiffness import exact_stiffness
 from ..observables.stiffness_kpm import kpm_stiffness
 from ..observables.stiffness_stochastic import stochastic_stiffness
@@ -27,8 +26,12 @@ __all__ = ["compute_stiffness", "attach_stiffness", "resolve_method", "EXACT_MAX
 EXACT_MAX_L = 48
 """Largest L for which :func:`compute_stiffness` accepts ``method="exact"`` (O(L^6) time)."""
 
-METHODS = ("exact", "stochastic", "kpm", "network")
-"""Methods of :func:`compute_stiffness` (``auto`` is resolved by :func:`resolve_method`)."""
+METHODS = ("exact", "stochastic", "kpm")
+"""Methods of :func:`compute_stiffness` (``auto`` is resolved by :func:`resolve_method`).
+
+Each reports an error estimate held against the exact stiffness in the tests; the network
+approximation (:func:`~largebdg.observables.network.network_stiffness`) has none and is not
+offered here."""
 
 
 def resolve_method(method, L):
@@ -53,7 +56,7 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     result : Result
         Self-consistent solution (the mean field enters at fixed
         :math:`\Delta`, as in paper Eqs. 32-35).
-    method : {"exact", "stochastic", "kpm", "network", "auto"}
+    method : {"exact", "stochastic", "kpm", "auto"}
         ``"exact"``: :func:`~largebdg.observables.stiffness.exact_stiffness`
         (dense, refused for L > :data:`EXACT_MAX_L`).  ``"stochastic"``:
         :func:`~largebdg.observables.stiffness_stochastic.stochastic_stiffness`,
@@ -61,8 +64,6 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
         :func:`~largebdg.observables.stiffness_kpm.kpm_stiffness`, colour-signed
         probing with an uncertainty (99 % Student-t half-width of the measured
         probing noise plus a truncation bound) that meets ``tolerance``.
-        ``"network"``: the labelled
-        network approximation :func:`~largebdg.observables.network.network_stiffness`.
     direction : {"x", "y"}
     num_vectors, num_moments, tolerance, seed
         Settings of the stochastic estimator (ignored otherwise; ``"kpm"``
@@ -83,7 +84,7 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     -------
     Observable
         ``value`` :math:`D_s` per band (band 1 first, per site, SWZ convention),
-        ``stderr`` its standard error (0 for ``"exact"`` and ``"network"``; for
+        ``stderr`` its standard error (0 for ``"exact"``; for
         ``"kpm"`` the full uncertainty, 99 % statistical half-width plus the
         truncation bound),
         ``settings`` what was done (method, direction, vectors, moments,
@@ -112,12 +113,6 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     if method == "exact":
         for band in range(2):
             ds[band] = exact_stiffness(L, *result.band_mean_field(band), T, direction=direction)
-    elif method == "network":
-        for band in range(2):
-            ds[band], _ = network_stiffness(
-                L, float(result.config.model.t[band]), result.bond_x[band].ravel(),
-                result.bond_y[band].ravel(), result.delta[band].ravel(), T,
-                direction=direction)
     elif method == "kpm":
         seed, infos = _per_band(kpm_stiffness, result, seed, ds, err, tolerance=tolerance,
                                 direction=direction, bonds=bonds if use_bond_averages else None,
@@ -193,7 +188,7 @@ def attach_stiffness(path, method="exact", *, force=False, **kwargs):
     ----------
     path : str or os.PathLike
         Result file written by :func:`largebdg.io.save_result`.
-    method : {"exact", "stochastic", "kpm", "network", "auto"}
+    method : {"exact", "stochastic", "kpm", "auto"}
     force : bool
         Replace a stiffness already stored in the file.
     **kwargs
