@@ -15,9 +15,11 @@ file                    content                                                p
 ``PREFIX_bcde.png``     gap maps, profiles and histograms at                   1b-e, 2a1-c2
                         :math:`T \approx 0.9T_c^{(0)}` (first seed)
 ``PREFIX_f_delta0.png`` measured :math:`\Delta_2^{(0)}(T)` and Eq. (26)        1f, 2a4-c4
-``PREFIX_g_stiff.png``  :math:`D_{s,2}(T)` with scaled :math:`|\Delta_2^{(0)}|^2`  1g
-                        and :math:`\bar\Delta_2^2` (only if the files hold a
-                        stiffness)
+``PREFIX_g_stiff.png``  :math:`D_{s,2}(T)` with its uncertainty as error bars,  1g
+                        scaled :math:`|\Delta_2^{(0)}|^2` and
+                        :math:`\bar\Delta_2^2` (only if the files hold a
+                        stiffness); ``PREFIX_g_stiff_log.png`` the same on the
+                        paper's logarithmic axis
 ======================  =====================================================  ============
 """
 
@@ -149,7 +151,8 @@ def _fit_scale(target, model):
     return np.dot(target[keep], model[keep]) / denom if denom > 0 else np.nan
 
 
-def plot_stiffness(T, Ds2, delta0, mean_delta2, *, clean=None, tc0=None, ax=None):
+def plot_stiffness(T, Ds2, delta0, mean_delta2, *, Ds2_err=None, clean=None, tc0=None,
+                   log=False, ax=None):
     r"""Weak-band stiffness :math:`D_{s,2}(T)` against scaled gap squares (paper Fig. 1g).
 
     :math:`|\Delta_2^{(0)}|^2` (orange) and :math:`\bar\Delta_2^2` (red) are each
@@ -160,10 +163,14 @@ def plot_stiffness(T, Ds2, delta0, mean_delta2, *, clean=None, tc0=None, ax=None
     T : array_like, shape (n,)
     Ds2, delta0, mean_delta2 : array_like, shape (n,)
         Stiffness, homogeneous gap and mean gap of band 2 (seed means).
+    Ds2_err : array_like, shape (n,), optional
+        Uncertainty of ``Ds2`` (the estimator's, ``stiffness_stderr``), drawn as error bars.
     clean : tuple of array_like, optional
         ``(T_clean, Ds2_clean)``, drawn as open circles.
     tc0 : float, optional
         Plot against :math:`T/T_c^{(0)}`.
+    log : bool, optional
+        Logarithmic D_s axis, as in the paper (points with D_s <= 0 are left out).
     ax : matplotlib Axes, optional
 
     Returns
@@ -173,7 +180,14 @@ def plot_stiffness(T, Ds2, delta0, mean_delta2, *, clean=None, tc0=None, ax=None
     fig, ax = _axes(ax)
     T, Ds2, d0, m2 = (np.asarray(a, dtype=float) for a in (T, Ds2, delta0, mean_delta2))
     x = T / (tc0 or 1.0)
-    ax.plot(x, Ds2, "o", color=BAND_COLORS[1], label=r"$D_{s,2}$ disordered")
+    err = None if Ds2_err is None else np.asarray(Ds2_err, dtype=float)
+    if log:  # drop D_s <= 0 and clip the lower bars at a tenth of the value
+        ax.set_yscale("log")
+        Ds2 = np.where(Ds2 > 0, Ds2, np.nan)
+        if err is not None:
+            err = np.array([np.minimum(err, 0.9 * Ds2), err])
+    ax.errorbar(x, Ds2, yerr=err, fmt="o", color=BAND_COLORS[1], capsize=2,
+                label=r"$D_{s,2}$ disordered")
     if clean is not None:
         ax.plot(np.asarray(clean[0]) / (tc0 or 1.0), clean[1], "o", color=BAND_COLORS[1],
                 markerfacecolor="white", label=r"$D_{s,2}$ clean")
@@ -264,9 +278,13 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
         else:
             clean_ds = (ct["T"], ct["stiffness"][:, 1])
         m2 = _spread(np.array([t["mean_abs_gap"][:, 1] for t in tables]))[0]
-        fig = plot_stiffness(T, np.nanmean(Ds, axis=0), _spread(d0)[0], m2, clean=clean_ds,
-                             tc0=tc0)
-        written.append(_save_png(fig, figdir / f"{prefix}_g_stiff.png"))
+        # uncertainty of the seed mean from the estimators' uncertainties (0 for exact)
+        err = np.array([t["stiffness_stderr"][:, 1] for t in tables])
+        err = np.sqrt(np.nansum(err ** 2, axis=0)) / np.sum(np.isfinite(Ds), axis=0)
+        for log, suffix in ((False, ""), (True, "_log")):
+            fig = plot_stiffness(T, np.nanmean(Ds, axis=0), _spread(d0)[0], m2, Ds2_err=err,
+                                 clean=clean_ds, tc0=tc0, log=log)
+            written.append(_save_png(fig, figdir / f"{prefix}_g_stiff{suffix}.png"))
 
     if tc_file is not None:
         written.append(write_critical_temperatures(dirs, tc_file, map_T=map_T,

@@ -305,6 +305,28 @@ def test_panel_functions_return_figures():
     plt.close("all")
 
 
+def test_stiffness_panel_draws_its_uncertainty_and_offers_a_log_axis():
+    """Fig. 1g: every D_s point carries an error bar; the log axis drops D_s <= 0."""
+    T = np.array([0.05, 0.1, 0.15, 0.2])
+    Ds = np.array([0.04, 0.02, 0.005, -1e-4])
+    err = np.array([1e-4, 2e-4, 8e-3, 5e-4])
+    d0 = np.array([0.1, 0.08, 0.04, 0.0])
+    for log in (False, True):
+        fig = plotting_paper.plot_stiffness(T, Ds, d0, d0, Ds2_err=err, log=log)
+        ax = fig.axes[0]
+        assert ax.get_yscale() == ("log" if log else "linear")
+        bars = ax.containers[0]  # the ErrorbarContainer of D_s
+        segments = bars.lines[2][0].get_segments()
+        heights = [np.asarray(seg).reshape(-1, 2)[:, 1] for seg in segments]
+        heights = [h for h in heights if h.size and np.isfinite(h).all()]
+        if log:  # three positive points; the lower bar of the third is clipped above zero
+            assert len(heights) == 3
+            assert heights[2].min() == pytest.approx(0.1 * Ds[2])
+        else:
+            np.testing.assert_allclose([h.max() - h.min() for h in heights], 2 * err)
+    plt.close("all")
+
+
 def test_gap_floor_rejects_numerical_noise():
     T = np.array([0.06, 0.1, 0.14])
     noise = np.array([2e-5, 1e-5, 5e-6])  # a sample without condensate
