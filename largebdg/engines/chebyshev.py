@@ -20,10 +20,10 @@ For each band the engine
 Error control.  The tolerance is split evenly between truncation and probing.
 The truncation error is bounded by the neglected tail of the tanh series
 (:func:`~largebdg.kpm.coefficients.truncation_bound`).  The probing error is
-measured, not modelled: the probes of a few colour classes are repeated with a
-nested colouring of m times the spacing (:func:`~largebdg.kpm.probing.refined_labels`),
-whose own error is far smaller, so their difference is the probing error at
-every site of those classes -- whole sublattices spread over the sample, so the
+measured, not modelled: the entries at the sites of a few colour classes are
+probed again with a colouring of twice the spacing
+(:func:`~largebdg.kpm.probing.refinement_distance`), whose own error is far
+smaller, so their difference is the probing error at every site of those classes -- whole sublattices spread over the sample, so the
 rare large errors of big clean puddles are seen.  The estimate is that
 difference times :data:`REFINEMENT_SAFETY`.  A plan takes the cheapest
 distance whose estimate on ``plan_classes`` classes, times the band's margin,
@@ -58,7 +58,7 @@ from .. import _validate as v
 from .._optional import rank_size, world
 from ..errors import ParameterError
 from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients, truncation_bound
-from ..kpm.probing import choose_distance, colouring, probing_distances, refined_labels
+from ..kpm.probing import choose_distance, colouring, probing_distances, refinement_distance
 from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
 from ..kpm.vectors import colour_blocks
 from ..model.clean import mu_for_filling, reference_temperature
@@ -77,8 +77,8 @@ BACKENDS = ("numba", "numpy")
 PROBING_MODELS = ("measured", "clean")
 """How the probing distance is chosen: measured on colour classes, or the clean-band worst case."""
 REFINEMENT_SAFETY = 1.25
-"""The probing error e_d at a site is at most |y_d - y_md| / (1 - rho), rho = e_md / e_d the
-error ratio of the refined colouring; 1.25 allows rho <= 0.2 (measured 0.003-0.15 at L = 64,
+"""The probing error e_d at a site is at most |y_d - y_D| / (1 - rho), rho = e_D / e_d the
+error ratio of the refining colouring (spacing D >= 2d); 1.25 allows rho <= 0.2 (measured 0.003-0.15 at L = 64,
 docs/performance.md)."""
 DEFAULTS = {"tolerance": 1e-3, "start_vectors": "probing", "block_size": 32,
             "backend": "numba", "bound_safety": BOUND_SAFETY, "probing_model": "measured",
@@ -345,9 +345,9 @@ class ChebyshevEngine:
         """Estimated largest probing error of distance d on ``num_classes`` random classes.
 
         The classes' probes (``coarse``, shape (4, N), if already known) are compared with
-        those of the nested colouring of m times the spacing
-        (:func:`~largebdg.kpm.probing.refined_labels`); the classes are drawn afresh on
-        every call, the same on every rank.
+        those of the colouring of twice the spacing
+        (:func:`~largebdg.kpm.probing.refinement_distance`) at the same sites; the classes
+        are drawn afresh on every call, the same on every rank.
         """
         L = self.model.L
         if d >= L:
@@ -359,9 +359,9 @@ class ChebyshevEngine:
         classes = np.sort(rng.choice(C, size=min(max(num_classes, 1), C), replace=False))
         if coarse is None:
             coarse = self._probe(entries, colour, classes)
-        labels = refined_labels(L, d)
-        fine = self._probe(entries, labels, np.unique(labels[np.isin(colour, classes)]))
         sites = np.isin(colour, classes)
+        fine_colour = colouring(L, refinement_distance(L, d))
+        fine = self._probe(entries, fine_colour, np.unique(fine_colour[sites]))
         return REFINEMENT_SAFETY * float(np.abs(coarse[:, sites] - fine[:, sites]).max())
 
     def _map(self, fn, items):
