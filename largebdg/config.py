@@ -65,9 +65,12 @@ __all__ = [
     "comparable",
 ]
 
-RESULT_NEUTRAL_KEYS = ("solver.checkpoint_seconds", "solver.checkpoint_iterations")
+RESULT_NEUTRAL_KEYS = ("solver.checkpoint_seconds", "solver.checkpoint_iterations",
+                       "chebyshev.threads")
 """Settings that never change a result; ignored when a stored configuration is compared with a
-new one (resuming a sweep or a checkpointed solve)."""
+new one (resuming a sweep, a study or a checkpointed solve).  ``chebyshev.threads`` only
+distributes blocks of start vectors: every column is computed by the same arithmetic
+(tests/engines/test_chebyshev.py::test_threads_give_identical_averages)."""
 
 
 def comparable(data, ignore=()):

@@ -48,7 +48,7 @@ import numpy as np
 
 from .. import _validate as v
 from .._optional import rank_size, world
-from ..config import RunConfig, apply_overrides
+from ..config import RunConfig, apply_overrides, comparable
 from ..errors import ParameterError
 from ..io import load_result
 from ..io.lock import directory_lock
@@ -151,6 +151,11 @@ class Chain:
     def name(self):
         """Directory name, ``L<L>_seed<seed>``."""
         return chain_name(self.L, self.seed)
+
+
+def _comparable(key, value):
+    """A ``study.json`` entry reduced to what determines the results (config: ``comparable``)."""
+    return comparable(value) if key == "config" else _plain(value)
 
 
 def _plain(data):
@@ -324,7 +329,7 @@ def _check_definition(outdir, definition, force):
     new = definition.to_dict()
     old = read_study(outdir)
     if old is not None and not force:
-        changed = [k for k in DEFINITION_KEYS if _plain(old[k]) != new[k]]
+        changed = [k for k in DEFINITION_KEYS if _comparable(k, old[k]) != _comparable(k, new[k])]
         if changed:
             raise ParameterError(
                 f"'outdir': '{outdir}' holds a study with a different definition "

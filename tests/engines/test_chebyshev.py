@@ -98,6 +98,18 @@ def test_clean_limit_chebyshev():
     assert np.abs(res.delta - ref.delta[:, None, None]).max() < 1e-4
 
 
+def test_threads_give_identical_averages(disordered_L16):
+    """Threads over blocks (serial kernel) and one thread (parallel kernel): the same numbers,
+    which is why ``chebyshev.threads`` is a result-neutral setting (config.RESULT_NEUTRAL_KEYS)."""
+    res, model = disordered_L16
+    for band in (0, 1):
+        args = (band, _onsite(res, model, band), res.delta[band].ravel(), 0.1)
+        one = ChebyshevEngine(model, threads=1, block_size=8, probing_distance=6).averages(*args)
+        two = ChebyshevEngine(model, threads=2, block_size=8, probing_distance=6).averages(*args)
+        for name in ("n", "F", "bond_x", "bond_y"):
+            np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
+
+
 def test_chebyshev_rejects_zero_temperature(disordered_L16):
     res, model = disordered_L16
     with pytest.raises(ParameterError, match="'T'"):

@@ -16,7 +16,7 @@ import pytest
 
 from largebdg.analysis.scaling import finite_size_fit, stiffness_tc_error, study_tables
 from largebdg.cli import main
-from largebdg.config import RunConfig
+from largebdg.config import RunConfig, apply_overrides
 from largebdg.errors import ParameterError
 from largebdg.io import load_result
 from largebdg.io.lock import directory_lock
@@ -219,6 +219,11 @@ def test_single_size_study_and_refusals(tmp_path):
     # resume: nothing recomputed; another definition refused
     again = study(config, [8], [1], temps, outdir=out)
     assert again.computed == 0
+    # settings that cannot change a result (config.RESULT_NEUTRAL_KEYS) may differ on resume
+    neutral = apply_overrides(config, ["chebyshev.threads=3", "solver.checkpoint_seconds=5"])
+    assert study(neutral, [8], [1], temps, outdir=out).computed == 0
+    with pytest.raises(ParameterError, match="different definition.*config differs"):
+        study(apply_overrides(config, ["solver.tol=1e-7"]), [8], [1], temps, outdir=out)
     with pytest.raises(ParameterError, match="different definition.*T differs"):
         study(config, [8], [1], [0.06, 0.1], outdir=out)
     # adding the stiffness is a different definition too; with force every point is redone
