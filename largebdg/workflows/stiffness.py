@@ -47,7 +47,7 @@ def resolve_method(method, L):
 
 
 def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
-                      num_moments=None, tolerance=1e-4, seed=None, use_bond_averages=True,
+                      num_moments=None, tolerance=1e-4, seed=None, use_bond_averages=False,
                       **options):
     r"""Superfluid stiffness of both bands of a solved result.
 
@@ -72,8 +72,11 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
         streams spawned from it.
     use_bond_averages : bool
         Stochastic and kpm only: take :math:`\langle -k_x \rangle` from the result's
-        bond averages (exact up to the solver's tolerance) instead of a
-        stochastic trace.
+        bond averages instead of estimating it with the same start vectors (the
+        default).  The bond averages carry the solver's error (up to the Chebyshev
+        tolerance, and they belong to the last iteration's input mean field), which
+        enters D_s directly and is *not* part of the uncertainty: at L = 64 and
+        T = 0.27 it made D_s,2 = 1.9e-4 where the exact value is 3e-6 (docs/stiffness.md).
     **options
         Further keywords of ``stochastic_stiffness`` (``block_size``,
         ``memory_limit``, ``distribution``, ``scale``, ``bound_safety``) or of

@@ -258,6 +258,27 @@ def test_missing_stiffness_is_computed_without_solving(tmp_path):
     assert load_result(files[1]).stiffness is not None
 
 
+def test_stiffness_from_approximate_bond_averages_is_recomputed(tmp_path):
+    """A kpm estimate that took <-k_x> from a Chebyshev solution's bond averages (not in its
+    uncertainty) is not a finished point: the rerun recomputes it without solving again."""
+    from largebdg.workflows.stiffness import attach_stiffness
+
+    config = RunConfig.from_dict({
+        "lattice": {"L": 8}, "solver": {"method": "chebyshev", "tol": 1e-5},
+        "disorder": {"band1": {"kind": "random", "strength": 4.0, "density": 0.25, "seed": 3}}})
+    out = tmp_path / "s"
+    study(config, [8], [1], [0.06, 0.12], outdir=out, stiffness="kpm")
+    files = _point_files(out)
+    assert load_result(files[0]).stiffness_settings["diamagnetic"] == "stochastic"
+    attach_stiffness(files[1], "kpm", force=True, seed=1, use_bond_averages=True)
+    statuses = []
+    summary = study(config, [8], [1], [0.06, 0.12], outdir=out, stiffness="kpm",
+                    on_point=lambda p, _: statuses.append((p.point.status, p.stiffness_status)))
+    assert statuses == [("existing", "existing"), ("existing", "computed")]
+    assert summary.computed == 1
+    assert load_result(files[1]).stiffness_settings["diamagnetic"] == "stochastic"
+
+
 # --------------------------------------------------------------------------- CLI, kill, shards
 
 
