@@ -105,7 +105,7 @@ BY_L_COLUMNS = (
     "ratio_std", "ratio_sem",
 )
 """Columns of ``tc_by_L.csv`` (``quantity`` is ``gap`` or ``stiffness``): over the seeds
-with a finite :math:`T_c`, the mean, the standard deviation (ddof = 1) and the standard
+whose chain is complete (every temperature solved) and has a finite :math:`T_c`, the mean, the standard deviation (ddof = 1) and the standard
 error of the mean; for a single seed the standard error is that seed's bootstrap
 error (stiffness) or NaN (gap)."""
 
@@ -345,7 +345,8 @@ def _by_size(tc_rows, sizes):
             values = np.array([r[f"tc_{quantity}"] for r in chains], dtype=float)
             errors = np.array([r.get(f"tc_{quantity}_err", math.nan) for r in chains],
                               dtype=float)
-            good = np.isfinite(values)
+            # an unfinished chain's T_c extrapolates from below the transition: left out
+            good = np.isfinite(values) & np.array([bool(r["complete"]) for r in chains])
             n = int(np.count_nonzero(good))
             mean = float(values[good].mean()) if n else math.nan
             std = float(values[good].std(ddof=1)) if n > 1 else math.nan

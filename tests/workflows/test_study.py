@@ -258,6 +258,32 @@ def test_missing_stiffness_is_computed_without_solving(tmp_path):
     assert load_result(files[1]).stiffness is not None
 
 
+def test_unfinished_chains_stay_out_of_the_size_statistics(tmp_path):
+    """A chain stopped below T_c gets a T_c row (marked incomplete) but does not enter the
+    per-L means, which would otherwise average an extrapolation from below the transition."""
+    config = RunConfig.from_dict({
+        "lattice": {"L": 8}, "solver": {"method": "dense", "tol": 1e-6},
+        "disorder": {"band1": {"kind": "random", "strength": 4.0, "density": 0.25, "seed": 3}}})
+    out = tmp_path / "s"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_seven(point, progress):
+        if progress.done == 7:  # seed 2 stops at T = 0.14, as if the job had been killed
+            raise Stop
+
+    with pytest.raises(Stop):
+        study(config, [8], [1, 2], [0.06, 0.1, 0.14, 0.3], outdir=out, on_point=stop_after_seven)
+    tables = study_tables(out)
+    assert [bool(r["complete"]) for r in tables.tc] == [True, False]
+    assert math.isfinite(tables.tc[1]["tc_gap"])  # extrapolated from T <= 0.14
+    gap = {r["quantity"]: r for r in tables.by_L}["gap"]
+    assert gap["n_seeds"] == 1 and gap["tc_mean"] == tables.tc[0]["tc_gap"]
+    study(config, [8], [1, 2], [0.06, 0.1, 0.14, 0.3], outdir=out)  # resumed: both count
+    assert {r["quantity"]: r for r in study_tables(out).by_L}["gap"]["n_seeds"] == 2
+
+
 def test_stiffness_from_approximate_bond_averages_is_recomputed(tmp_path):
     """A kpm estimate that took <-k_x> from a Chebyshev solution's bond averages (not in its
     uncertainty) is not a finished point: the rerun recomputes it without solving again."""
