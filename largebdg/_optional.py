@@ -60,6 +60,11 @@ def world():
     return MPI.COMM_WORLD if HAVE_MPI else None
 
 
+def local():
+    """``MPI.COMM_SELF`` when mpi4py is available, else ``None`` (work of one rank alone)."""
+    return MPI.COMM_SELF if HAVE_MPI else None
+
+
 def rank_size(comm):
     """(rank, size) of ``comm``; (0, 1) for ``None``."""
     if comm is None:

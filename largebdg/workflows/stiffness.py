@@ -14,14 +14,18 @@ import time
 import numpy as np
 
 from .. import _validate as v
+from .._optional import local
 from .._version import __version__
+from ..engines.chebyshev import ChebyshevEngine
 from ..errors import ParameterError
 from ..io import Observable, load_result, update_result
 from ..observables.stiffness import exact_stiffness
 from ..observables.stiffness_kpm import kpm_stiffness
 from ..observables.stiffness_stochastic import stochastic_stiffness
+from .run import build_model
 
-__all__ = ["compute_stiffness", "attach_stiffness", "resolve_method", "EXACT_MAX_L", "METHODS"]
+__all__ = ["compute_stiffness", "attach_stiffness", "resolve_method", "probed_bonds",
+           "EXACT_MAX_L", "METHODS", "DIAMAGNETIC", "KINETIC_SHARE"]
 
 EXACT_MAX_L = 48
 """Largest L for which :func:`compute_stiffness` accepts ``method="exact"`` (O(L^6) time)."""
@@ -32,6 +36,66 @@ METHODS = ("exact", "stochastic", "kpm")
 Each reports an error estimate held against the exact stiffness in the tests; the network
 approximation (:func:`~largebdg.observables.network.network_stiffness`) has none and is not
 offered here."""
+
+
+DIAMAGNETIC = ("probed", "stochastic", "bond_averages")
+r"""Sources of the diamagnetic term :math:`\langle -k_x \rangle` of the random estimators:
+
+* ``"probed"`` (default): the bond averages recomputed by the Chebyshev engine on the
+  result's mean field (:func:`probed_bonds`) at :data:`KINETIC_SHARE` of the tolerance, with
+  the engine's measured error bound added to the uncertainty;
+* ``"stochastic"``: estimated with the estimator's own start vectors (unbiased, inside its
+  statistical error, but 8x the cost of the whole estimate at L = 64, T = 0.098);
+* ``"bond_averages"``: the result's stored bond averages, whose error (up to the solver's
+  Chebyshev tolerance; they also belong to the last iteration's *input* mean field) is not in
+  the uncertainty: 9.7x the uncertainty at L = 64, T = 0.27 (docs/stiffness.md)."""
+
+KINETIC_SHARE = 0.25
+"""Share of the stiffness tolerance given to the error bound of the probed diamagnetic term."""
+
+
+def probed_bonds(result, direction, tolerance):
+    r"""Bond averages of both bands of ``result``, recomputed with an error bound.
+
+    A :class:`~largebdg.engines.chebyshev.ChebyshevEngine` of tolerance
+    ``tolerance / (2|t|)`` evaluates the local averages of the result's mean field
+    (:meth:`~largebdg.io.result.Result.band_mean_field`, the output of the last
+    iteration) and measures its error at every site (truncation bound plus the probing
+    error of every colour class); the distance is raised until the estimate meets the
+    tolerance or the start vectors are unit vectors.  Since
+    :math:`\langle -k_x
+angle = (2t/N)\sum_i b^x_i` (paper Eq. 33), its error is at most
+    :math:`2|t|` times the largest error of a bond average.
+
+    Parameters
+    ----------
+    result : Result
+    direction : {"x", "y"}
+    tolerance : float
+        Target bound of the error of :math:`\langle -k
+angle` per band.
+
+    Returns
+    -------
+    bonds : ndarray, shape (2, L*L)
+    bounds : ndarray, shape (2,)
+        Bound of the error of :math:`\langle -k
+angle` computed from ``bonds`` per band.
+    """
+    model, _ = build_model(result.config)
+    T = float(result.T)
+    bonds, bounds = [], []
+    for band in range(2):
+        t, onsite, delta = result.band_mean_field(band)
+        engine = ChebyshevEngine(model, tolerance=tolerance / (2 * abs(t)), comm=local())
+        avg = engine.averages(band, onsite, delta, T)
+        estimate = engine.error_estimate(band, onsite, delta, T)["estimate"]
+        while estimate > engine.tolerance and engine.tighten(band):
+            avg = engine.averages(band, onsite, delta, T)
+            estimate = engine.error_estimate(band, onsite, delta, T)["estimate"]
+        bonds.append(avg.bond_x if direction == "x" else avg.bond_y)
+        bounds.append(2 * abs(t) * estimate)
+    return np.array(bonds), np.array(bounds)
 
 
 def resolve_method(method, L):
@@ -47,7 +111,7 @@ def resolve_method(method, L):
 
 
 def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
-                      num_moments=None, tolerance=1e-4, seed=None, use_bond_averages=False,
+                      num_moments=None, tolerance=1e-4, seed=None, diamagnetic="probed",
                       **options):
     r"""Superfluid stiffness of both bands of a solved result.
 
@@ -70,13 +134,11 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
         uses ``tolerance``, the target of its uncertainty, and ``seed``);
         ``seed`` feeds ``numpy.random.default_rng``, the bands get independent
         streams spawned from it.
-    use_bond_averages : bool
-        Stochastic and kpm only: take :math:`\langle -k_x \rangle` from the result's
-        bond averages instead of estimating it with the same start vectors (the
-        default).  The bond averages carry the solver's error (up to the Chebyshev
-        tolerance, and they belong to the last iteration's input mean field), which
-        enters D_s directly and is *not* part of the uncertainty: at L = 64 and
-        T = 0.27 it made D_s,2 = 1.9e-4 where the exact value is 3e-6 (docs/stiffness.md).
+    diamagnetic : {"probed", "stochastic", "bond_averages"}
+        Stochastic and kpm only: where :math:`\langle -k_x \rangle` comes from
+        (:data:`DIAMAGNETIC`).  With ``"probed"`` the estimator gets
+        ``1 - KINETIC_SHARE`` of ``tolerance`` and the probed term's error bound is added
+        to the uncertainty.
     **options
         Further keywords of ``stochastic_stiffness`` (``block_size``,
         ``memory_limit``, ``distribution``, ``scale``, ``bound_safety``) or of
@@ -103,6 +165,7 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     method = resolve_method(method, L)
     v.choice("direction", direction, ("x", "y"))
     seed = v.seed("seed", seed)
+    v.choice("diamagnetic", diamagnetic, DIAMAGNETIC)
     if method == "exact" and L > EXACT_MAX_L:
         raise ParameterError(
             f"'method' = 'exact' diagonalises dense {2 * L * L} x {2 * L * L} matrices and is "
@@ -112,14 +175,22 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     t0 = time.perf_counter()
     ds, err = np.zeros(2), np.zeros(2)
     settings = {"method": method, "direction": direction, "largebdg_version": __version__}
-    bonds = result.bond_x if direction == "x" else result.bond_y
     if method == "exact":
         for band in range(2):
             ds[band] = exact_stiffness(L, *result.band_mean_field(band), T, direction=direction)
-    elif method == "kpm":
-        seed, infos = _per_band(kpm_stiffness, result, seed, ds, err, tolerance=tolerance,
-                                direction=direction, bonds=bonds if use_bond_averages else None,
-                                **options)
+        settings["wall_time"] = time.perf_counter() - t0
+        return Observable(ds, err, settings)
+    bonds, bound, target = None, np.zeros(2), tolerance
+    if diamagnetic == "bond_averages":
+        bonds = result.bond_x if direction == "x" else result.bond_y
+    elif diamagnetic == "probed":
+        bonds, bound = probed_bonds(result, direction, KINETIC_SHARE * tolerance)
+        target = (1 - KINETIC_SHARE) * tolerance
+        settings["diamagnetic_bound"] = bound.tolist()
+        settings["diamagnetic_seconds"] = time.perf_counter() - t0
+    if method == "kpm":
+        seed, infos = _per_band(kpm_stiffness, result, seed, ds, err, tolerance=target,
+                                direction=direction, bonds=bonds, **options)
 
         def colouring(info):
             lat = info["lattice"]
@@ -127,7 +198,8 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
 
         settings.update({
             "seed": int(seed), "tolerance": float(tolerance),
-            "uncertainty": "99% Student-t x stderr + truncation bound",
+            "uncertainty": "99% Student-t x stderr + truncation bound"
+                           + (" + diamagnetic bound" if diamagnetic == "probed" else ""),
             "mode": [i["mode"] for i in infos],
             "num_vectors": [i["num_vectors"] for i in infos],
             "draws": [i["num_draws"] for i in infos],
@@ -136,7 +208,6 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
             "probing_stderr": [i["stderr"] for i in infos],
             "truncation_bound": [i["truncation_bound"] for i in infos],
             "target_met": [i["target_met"] for i in infos],
-            "diamagnetic": infos[0]["diamagnetic"],
             "num_moments": [i["num_moments"] for i in infos],
             "rank": [i["rank"] for i in infos],
             "spectral_scale": [i["scale"] for i in infos],
@@ -147,11 +218,10 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     else:
         seed, infos = _per_band(stochastic_stiffness, result, seed, ds, err,
                                 num_vectors=num_vectors, num_moments=num_moments,
-                                tolerance=tolerance, direction=direction,
-                                bonds=bonds if use_bond_averages else None, **options)
+                                tolerance=tolerance, direction=direction, bonds=bonds,
+                                **options)
         settings.update({
             "num_vectors": int(num_vectors), "seed": int(seed), "tolerance": float(tolerance),
-            "diamagnetic": infos[0]["diamagnetic"],
             "num_moments": [i["num_moments"] for i in infos],
             "rank": [i["rank"] for i in infos],
             "spectral_scale": [i["scale"] for i in infos],
@@ -159,8 +229,9 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
             "kinetic": [i["kinetic"] for i in infos],
             "correlator": [i["correlator"] for i in infos],
         })
+    settings["diamagnetic"] = diamagnetic
     settings["wall_time"] = time.perf_counter() - t0
-    return Observable(ds, err, settings)
+    return Observable(ds, err + bound, settings)
 
 
 def _per_band(estimator, result, seed, ds, err, *, bonds, **kwargs):

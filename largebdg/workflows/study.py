@@ -366,7 +366,7 @@ def _finished(result, method):
 
     A random estimate whose diamagnetic term was taken from the bond averages of an
     approximate (non-dense) solution does not count: that term carries the solver's error,
-    which is not in its uncertainty (``compute_stiffness``, ``use_bond_averages``); it is
+    which is not in its uncertainty (``compute_stiffness``, ``diamagnetic``); it is
     recomputed from the stored solution.
     """
     settings = result.stiffness_settings

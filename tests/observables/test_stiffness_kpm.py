@@ -138,10 +138,11 @@ def test_sheared_colouring_and_signed_blocks():
 
 
 def test_workflow_default_is_consistent_with_an_approximate_solution():
-    """compute_stiffness estimates <-k_x> with its own vectors by default: the bond averages of
-    a Chebyshev result carry the engine's error (here tolerance 1e-2), which enters D_s
-    directly and is not in the uncertainty (measured: 9.7x the uncertainty at L = 64,
-    T = 0.27, docs/stiffness.md)."""
+    """compute_stiffness recomputes <-k_x> with an error bound by default ("probed"; or
+    estimates it with its own vectors, "stochastic"): the stored bond averages of a Chebyshev
+    result carry the engine's error (here tolerance 1e-2), which enters D_s directly and is
+    not in the uncertainty (measured: 9.7x the uncertainty at L = 64, T = 0.27,
+    docs/stiffness.md)."""
     from largebdg.config import RunConfig
     from largebdg.workflows.run import run
     from largebdg.workflows.stiffness import compute_stiffness
@@ -155,9 +156,12 @@ def test_workflow_default_is_consistent_with_an_approximate_solution():
     assert res.converged
     ex = np.array([exact_stiffness(16, *res.band_mean_field(b), res.T) for b in range(2)])
     ds, unc, settings = compute_stiffness(res, "kpm", seed=5)
-    assert settings["diamagnetic"] == "stochastic"
+    assert settings["diamagnetic"] == "probed"
     assert np.all(np.abs(ds - ex) <= unc), (ds, ex, unc)
-    biased, unc_b, _ = compute_stiffness(res, "kpm", seed=5, use_bond_averages=True)
+    assert np.all(unc <= 1e-4 + 1e-12)  # the bound of the probed term fits the budget
+    stoch, unc_s, _ = compute_stiffness(res, "kpm", seed=5, diamagnetic="stochastic")
+    assert np.all(np.abs(stoch - ex) <= unc_s), (stoch, ex, unc_s)
+    biased, unc_b, _ = compute_stiffness(res, "kpm", seed=5, diamagnetic="bond_averages")
     assert np.any(np.abs(biased - ex) > unc_b), (biased, ex, unc_b)
 
 

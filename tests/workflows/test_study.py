@@ -295,14 +295,14 @@ def test_stiffness_from_approximate_bond_averages_is_recomputed(tmp_path):
     out = tmp_path / "s"
     study(config, [8], [1], [0.06, 0.12], outdir=out, stiffness="kpm")
     files = _point_files(out)
-    assert load_result(files[0]).stiffness_settings["diamagnetic"] == "stochastic"
-    attach_stiffness(files[1], "kpm", force=True, seed=1, use_bond_averages=True)
+    assert load_result(files[0]).stiffness_settings["diamagnetic"] == "probed"
+    attach_stiffness(files[1], "kpm", force=True, seed=1, diamagnetic="bond_averages")
     statuses = []
     summary = study(config, [8], [1], [0.06, 0.12], outdir=out, stiffness="kpm",
                     on_point=lambda p, _: statuses.append((p.point.status, p.stiffness_status)))
     assert statuses == [("existing", "existing"), ("existing", "computed")]
     assert summary.computed == 1
-    assert load_result(files[1]).stiffness_settings["diamagnetic"] == "stochastic"
+    assert load_result(files[1]).stiffness_settings["diamagnetic"] == "probed"
 
 
 # --------------------------------------------------------------------------- CLI, kill, shards
