@@ -194,6 +194,8 @@ def plot_stiffness(T, Ds2, delta0, mean_delta2, *, Ds2_err=None, clean=None, tc0
     for values, color, label in ((d0 ** 2, "tab:orange", r"$\propto|\Delta_2^{(0)}|^2$"),
                                  (m2 ** 2, "tab:red", r"$\propto\bar\Delta_2^2$")):
         ax.plot(x, _fit_scale(Ds2, values) * values, "--", color=color, label=label)
+    if log and np.any(Ds2 > 0):  # the scaled gap curves fall far below the data: cut there
+        ax.set_ylim(bottom=0.3 * np.nanmin(Ds2[Ds2 > 0]))
     ax.set_xlabel(r"$T / T_c^{(0)}$" if tc0 else "T")
     ax.set_ylabel(r"$D_{s,2}$")
     ax.legend(fontsize="small")
