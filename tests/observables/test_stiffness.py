@@ -348,7 +348,8 @@ def test_compute_stiffness_exact_and_stochastic(tiny_result):
         assert ds[band] == exact_stiffness(8, t, onsite, delta, tiny_result.T)
     sds, serr, s = compute_stiffness(tiny_result, "stochastic", num_vectors=64, seed=2)
     assert np.all(serr > 0) and np.all(np.abs(sds - ds) < 3 * serr)
-    assert s["seed"] == 2 and len(s["num_moments"]) == 2 and s["diamagnetic"] == "bond_averages"
+    assert s["seed"] == 2 and len(s["num_moments"]) == 2 and s["diamagnetic"] == "probed"
+    assert len(s["diamagnetic_bound"]) == 2 and max(s["diamagnetic_bound"]) <= 0.25 * 1e-4
     again = compute_stiffness(tiny_result, "stochastic", num_vectors=64, seed=2)[0]
     assert np.array_equal(again, sds)
 
