@@ -9,7 +9,7 @@ install hint.  Without mpi4py, :func:`world` returns ``None`` and ranks are
 import os
 import warnings
 
-__all__ = ["HAVE_PETSC", "HAVE_MPI", "petsc", "slepc", "world", "rank_size"]
+__all__ = ["HAVE_PETSC", "HAVE_MPI", "petsc", "slepc", "world", "local", "rank_size"]
 
 _HINT = (
     "largebdg needs petsc4py and slepc4py: run `make setup` (Debian packages "
