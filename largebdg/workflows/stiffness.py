@@ -63,8 +63,7 @@ def probed_bonds(result, direction, tolerance):
     iteration) and measures its error at every site (truncation bound plus the probing
     error of every colour class); the distance is raised until the estimate meets the
     tolerance or the start vectors are unit vectors.  Since
-    :math:`\langle -k_x
-angle = (2t/N)\sum_i b^x_i` (paper Eq. 33), its error is at most
+    :math:`\langle -k_x\rangle = (2t/N)\sum_i b^x_i` (paper Eq. 33), its error is at most
     :math:`2|t|` times the largest error of a bond average.
 
     Parameters
@@ -72,15 +71,13 @@ angle = (2t/N)\sum_i b^x_i` (paper Eq. 33), its error is at most
     result : Result
     direction : {"x", "y"}
     tolerance : float
-        Target bound of the error of :math:`\langle -k
-angle` per band.
+        Target bound of the error of :math:`\langle -k\rangle` per band.
 
     Returns
     -------
     bonds : ndarray, shape (2, L*L)
     bounds : ndarray, shape (2,)
-        Bound of the error of :math:`\langle -k
-angle` computed from ``bonds`` per band.
+        Bound of the error of :math:`\langle -k\rangle` computed from ``bonds`` per band.
     """
     model, _ = build_model(result.config)
     T = float(result.T)
