@@ -197,10 +197,15 @@ def test_stiffness_tc_error():
 # --------------------------------------------------------------------------- in-process study
 
 
-def test_single_size_study_and_refusals(tmp_path):
-    config = RunConfig.from_dict({
-        "lattice": {"L": 8}, "solver": {"method": "dense", "tol": 1e-6},
+def _small_config(method, tol):
+    """L = 8, random impurities in band 1 (seed 3): the configuration of the in-process tests."""
+    return RunConfig.from_dict({
+        "lattice": {"L": 8}, "solver": {"method": method, "tol": tol},
         "disorder": {"band1": {"kind": "random", "strength": 4.0, "density": 0.25, "seed": 3}}})
+
+
+def test_single_size_study_and_refusals(tmp_path):
+    config = _small_config("dense", 1e-6)
     out = tmp_path / "one"
     seen = []
     temps = [0.06, 0.12, 0.2]
@@ -238,9 +243,7 @@ def test_single_size_study_and_refusals(tmp_path):
 
 
 def test_missing_stiffness_is_computed_without_solving(tmp_path):
-    config = RunConfig.from_dict({
-        "lattice": {"L": 8}, "solver": {"method": "dense", "tol": 1e-6},
-        "disorder": {"band1": {"kind": "random", "strength": 4.0, "density": 0.25, "seed": 3}}})
+    config = _small_config("dense", 1e-6)
     out = tmp_path / "s"
     study(config, [8], [1], [0.06, 0.12], outdir=out, stiffness="exact")
     files = _point_files(out)
@@ -261,9 +264,7 @@ def test_missing_stiffness_is_computed_without_solving(tmp_path):
 def test_unfinished_chains_stay_out_of_the_size_statistics(tmp_path):
     """A chain stopped below T_c gets a T_c row (marked incomplete) but does not enter the
     per-L means, which would otherwise average an extrapolation from below the transition."""
-    config = RunConfig.from_dict({
-        "lattice": {"L": 8}, "solver": {"method": "dense", "tol": 1e-6},
-        "disorder": {"band1": {"kind": "random", "strength": 4.0, "density": 0.25, "seed": 3}}})
+    config = _small_config("dense", 1e-6)
     out = tmp_path / "s"
 
     class Stop(Exception):
@@ -289,9 +290,7 @@ def test_stiffness_from_approximate_bond_averages_is_recomputed(tmp_path):
     uncertainty) is not a finished point: the rerun recomputes it without solving again."""
     from largebdg.workflows.stiffness import attach_stiffness
 
-    config = RunConfig.from_dict({
-        "lattice": {"L": 8}, "solver": {"method": "chebyshev", "tol": 1e-5},
-        "disorder": {"band1": {"kind": "random", "strength": 4.0, "density": 0.25, "seed": 3}}})
+    config = _small_config("chebyshev", 1e-5)
     out = tmp_path / "s"
     study(config, [8], [1], [0.06, 0.12], outdir=out, stiffness="kpm")
     files = _point_files(out)
