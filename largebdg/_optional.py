@@ -4,8 +4,13 @@
 :func:`slepc` return the initialised modules or raise ImportError with an
 install hint.  Without mpi4py, :func:`world` returns ``None`` and ranks are
 ``rank = 0, size = 1``.
+
+mpi4py is imported on first use, not with this module: ``from mpi4py import MPI``
+runs ``MPI_Init``, which commands that never communicate (``--help``, ``plot``)
+should not wait for (an Open MPI singleton start can stall on a loaded machine).
 """
 
+import importlib.util
 import os
 import warnings
 
@@ -24,16 +29,19 @@ try:
 except ImportError:  # pragma: no cover - depends on the installation
     HAVE_PETSC = False
 
-try:
+HAVE_MPI = importlib.util.find_spec("mpi4py") is not None
+if not HAVE_MPI and any(k in os.environ for k in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE")):
+    warnings.warn("launched under mpiexec but mpi4py is missing: every rank runs alone",
+                  RuntimeWarning, stacklevel=1)
+
+
+def _mpi():
+    """``mpi4py.MPI`` (initialises MPI on the first call), or ``None`` without mpi4py."""
+    if not HAVE_MPI:
+        return None
     from mpi4py import MPI
 
-    HAVE_MPI = True
-except ImportError:  # pragma: no cover - depends on the installation
-    MPI = None
-    HAVE_MPI = False
-    if any(k in os.environ for k in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE")):
-        warnings.warn("launched under mpiexec but mpi4py is missing: every rank runs alone",
-                      RuntimeWarning, stacklevel=1)
+    return MPI
 
 
 def petsc():
@@ -57,12 +65,12 @@ def slepc():
 
 def world():
     """``MPI.COMM_WORLD`` when mpi4py is available, else ``None``."""
-    return MPI.COMM_WORLD if HAVE_MPI else None
+    return _mpi().COMM_WORLD if HAVE_MPI else None
 
 
 def local():
     """``MPI.COMM_SELF`` when mpi4py is available, else ``None`` (work of one rank alone)."""
-    return MPI.COMM_SELF if HAVE_MPI else None
+    return _mpi().COMM_SELF if HAVE_MPI else None
 
 
 def rank_size(comm):
