@@ -14,7 +14,7 @@ import importlib.util
 import os
 import warnings
 
-__all__ = ["HAVE_PETSC", "HAVE_MPI", "petsc", "slepc", "world", "local", "rank_size"]
+__all__ = ["HAVE_PETSC", "HAVE_MPI", "petsc", "slepc", "world", "rank_size"]
 
 _HINT = (
     "largebdg needs petsc4py and slepc4py: run `make setup` (Debian packages "
@@ -66,11 +66,6 @@ def slepc():
 def world():
     """``MPI.COMM_WORLD`` when mpi4py is available, else ``None``."""
     return _mpi().COMM_WORLD if HAVE_MPI else None
-
-
-def local():
-    """``MPI.COMM_SELF`` when mpi4py is available, else ``None`` (work of one rank alone)."""
-    return _mpi().COMM_SELF if HAVE_MPI else None
 
 
 def rank_size(comm):

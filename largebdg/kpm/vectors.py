@@ -30,7 +30,7 @@ def unit_block(n_rows, sites):
     return X0
 
 
-def colour_blocks(colour, n_rows, colours, block_size):
+def colour_blocks(colour, n_rows, colours, block_size, signs=None):
     """Probing start vectors, one per colour, in blocks of at most ``block_size`` columns.
 
     Parameters
@@ -42,12 +42,16 @@ def colour_blocks(colour, n_rows, colours, block_size):
     colours : ndarray of int
         The colours to make vectors of (e.g. this MPI rank's share).
     block_size : int
+    signs : ndarray, shape (N,), optional
+        Colour-signed probing: the entry of site i is ``signs[i]`` instead of 1, so that
+        ``signs[i] * (f(H) X0)[r(i), k]`` estimates :math:`f(H)_{r(i), i}` without bias
+        (equal-colour sites add zero-mean noise instead of a bias).
 
     Yields
     ------
     X0 : ndarray, shape (n_rows, K)
         Column k is the sum of the unit vectors (particle rows) of the sites of colour
-        ``colours[start + k]``.
+        ``colours[start + k]`` (times their ``signs``).
     sites : ndarray of int
         The sites of the block, grouped by column.
     col : ndarray of int
@@ -61,7 +65,7 @@ def colour_blocks(colour, n_rows, colours, block_size):
         X0 = np.zeros((n_rows, cols.size))
         sites = np.concatenate([order[first[c]: first[c + 1]] for c in cols])
         col = np.repeat(np.arange(cols.size), first[cols + 1] - first[cols])
-        X0[sites, col] = 1.0
+        X0[sites, col] = 1.0 if signs is None else signs[sites]
         yield X0, sites, col
 
 

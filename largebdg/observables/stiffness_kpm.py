@@ -86,13 +86,15 @@ The start blocks are :func:`largebdg.kpm.vectors.signed_colour_block` (colour-si
 :func:`largebdg.kpm.vectors.unit_block` (exact trace); the colourings
 :func:`largebdg.kpm.probing.sheared_colouring` and :func:`largebdg.kpm.probing.colouring`.
 
-**Diamagnetic term.**  From the solver's bond averages when given (``bond_x``;
-exact up to the solver's own tolerance, which is *not* part of the reported
-uncertainty), else estimated with the same start vectors,
+**Diamagnetic term.**  Given by the caller (``kinetic``: :func:`kpm_kinetic` below,
+which :func:`largebdg.workflows.stiffness.compute_stiffness` uses by default, or
+the solver's bond averages), else estimated with the same start vectors,
 :math:`\sum_i \tau_{i+x,i} \approx \sum_c \sum_i (z_c)_i (\tau z_c)_{i+x}`,
 :math:`\tau = \tanh(H/2T)`, which is the same colour-signed estimator for the trace
 of the (also local) operator :math:`S_x \tau`.  Kinetic and correlator parts of one
-colour are combined before the variance is taken.
+colour are combined before the variance is taken.  :func:`kpm_kinetic` is the same
+estimator on its own, with its own plan: the tanh series alone, one column per start
+vector and a colouring chosen for :math:`\tau` instead of :math:`\mathcal B`.
 
 **Small lattices.**  When the cheapest plan would need at least N start vectors
 (half of 2N, a margin for the model), the 2N unit vectors are used instead: the
@@ -168,21 +170,23 @@ from ..errors import ParameterError
 from ..kpm.coefficients import check_tolerance, moments_for_tolerance, tanh_coefficients
 from ..kpm.probing import (
     colouring,
+    probing_distances,
     sheared_colouring,
     shortest_vector,
     square_lattice_vectors,
     sublattice_vectors,
     sublattices,
 )
-from ..kpm.vectors import colour_classes, signed_colour_block, unit_block
-from ..model.lattice import lattice_size, neighbour_table
+from ..kpm.recursion import chebyshev_series
+from ..kpm.vectors import colour_blocks, colour_classes, signed_colour_block, unit_block
+from ..model.lattice import lattice_size, neighbour_index, neighbour_table
 from ..model.thermal import fermi_ratio
 from ..operators.stencil import BdGStencil
 from ..operators.window import BOUND_SAFETY, band_window
-from .current import CurrentOperator, kinetic_energy_x, site_array
+from .current import CurrentOperator, site_array
 from .stiffness_stochastic import kernel_expansion, trace_samples
 
-__all__ = ["kpm_stiffness"]
+__all__ = ["kpm_stiffness", "kpm_kinetic"]
 
 _BLOCK_BYTES = 4 * 1024**2  # one moment of a block of colours within 4 MiB
 _TRUNC_SHARE = 0.15  # share of the tolerance for the truncation bound
@@ -287,6 +291,21 @@ def _plan(L, Bclean, target, min_draws, max_draws, allow_exact=True):
     return best[2], best[3], best[1], best[4]
 
 
+def _pooled(Q, N):
+    """Standard error, degrees of freedom and 99 % Student-t factor of ``Q.sum(1).mean() / N``.
+
+    ``Q`` (draws, colours) holds the contribution of every colour in every draw; colours
+    are independent within a draw (disjoint signs), so the per-colour sample variances
+    pool (Welch-Satterthwaite degrees of freedom).
+    """
+    n = Q.shape[0]
+    s2 = Q.var(axis=0, ddof=1)  # per-colour variance
+    stderr = math.sqrt(max(float(s2.sum()) / n, 0.0)) / N
+    denom = float(np.sum(s2**2)) / (n - 1)
+    dof = float(s2.sum() ** 2 / denom) if denom > 0 else math.inf
+    return stderr, dof, float(scipy.stats.t.ppf(0.5 + _CONFIDENCE / 2, max(dof, 1.0)))
+
+
 # ------------------------------------------------------------------ traces
 
 
@@ -306,7 +325,7 @@ def _run_vectors(make_block, ncols, block, stencil, current, coeffs, lam, with_t
 # ------------------------------------------------------------------ public
 
 
-def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=None,
+def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=None,
                   direction="x", probing_distance=None, num_draws=None, scale=None,
                   bound_safety=BOUND_SAFETY, memory_limit=2 * 1024**3, max_draws=None,
                   lattice=None):
@@ -328,10 +347,12 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=N
         probing distance and the number of draws are chosen for it.
     seed : int, SeedSequence or Generator, optional
         For ``numpy.random.default_rng`` (the signs of the draws).
-    bond_x : array_like, shape (L*L,), optional
-        Bond averages along ``direction`` (``Result.bond_x[band]`` for "x"): the
-        diamagnetic term is then taken from them (exact up to the solver's
-        tolerance, not included in the uncertainty); otherwise it is probed.
+    kinetic : float, optional
+        The diamagnetic term :math:`\langle -k\rangle` along ``direction`` when known
+        (:func:`kpm_kinetic`, whose uncertainty the caller adds, or
+        :func:`~largebdg.observables.current.kinetic_energy_x` of a solver's bond
+        averages, exact up to the solver's tolerance); otherwise estimated with the
+        same start vectors.
     direction : {"x", "y"}
     probing_distance : int, optional
         Use the square distance-d colouring of :func:`largebdg.kpm.probing.colouring`
@@ -413,15 +434,15 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=N
         max_draws = v.positive_int("max_draws", max_draws, minimum=2)
     bound_safety = v.real("bound_safety", bound_safety, 0.0)
     memory_limit = v.positive_int("memory_limit", memory_limit)
-    if bond_x is not None:
-        bond_x = site_array("bond_x", bond_x, L)
+    if kinetic is not None:
+        kinetic = v.real("kinetic", kinetic)
     N = L * L
     if scale is None:
         scale = band_window(L, t, onsite, delta, bound_safety=bound_safety)
     scale = v.real("scale", scale, 0.0, low_open=True)
 
     # ---- deterministic part: kernel (and tanh) expansion within its budget
-    with_tanh = bond_x is None
+    given, with_tanh = kinetic, kinetic is None
     trunc_budget = _TRUNC_SHARE * tolerance
     kin_share = 0.5 if with_tanh else 0.0
     kernel_tol = (1 - kin_share) * trunc_budget / (4 * t * t)
@@ -481,7 +502,6 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=N
     stencil = BdGStencil(neighbour_table(L), t, onsite, delta, scale)
     current = CurrentOperator(L, t, direction)
     block = int(np.clip(_BLOCK_BYTES // (2 * N * 2 * 8), 1, 16))
-    kin_exact = kinetic_energy_x(L, t, bond_x) if bond_x is not None else None
 
     def combine(hop, trace):
         # contribution of each start vector to N * D_s (kinetic part only if probed)
@@ -495,9 +515,9 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=N
         hop, trace = _run_vectors(units, 2 * N, block, stencil, current, coeffs, lam,
                                   with_tanh, memory_limit)
         q, kin_q, corr_q = combine(hop, trace)
-        ds = float(q.sum() / N + (kin_exact or 0.0))
-        kinetic = float(kin_q.sum() / N) if with_tanh else kin_exact
-        return ds, kinetic, float(corr_q.sum() / N)
+        ds = float(q.sum() / N + (given or 0.0))
+        kin = float(kin_q.sum() / N) if with_tanh else given
+        return ds, kin, float(corr_q.sum() / N)
 
     spent = 0  # start vectors of abandoned colour-signed draws
     may_switch = num_draws is None and probing_distance is None and not user_lattice
@@ -524,12 +544,7 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=N
                 CQ.append(cq)
             Qa = np.array(Q)  # (draws, C)
             n = Qa.shape[0]
-            s2 = Qa.var(axis=0, ddof=1)  # per-colour variance
-            var_total = float(s2.sum()) / n  # of the mean of sum_c q_c over draws
-            stderr = math.sqrt(max(var_total, 0.0)) / N
-            denom = float(np.sum(s2**2)) / (n - 1)
-            dof = float(s2.sum() ** 2 / denom) if denom > 0 else math.inf
-            kfac = float(scipy.stats.t.ppf(0.5 + _CONFIDENCE / 2, max(dof, 1.0)))
+            stderr, dof, kfac = _pooled(Qa, N)
             if num_draws is not None or kfac * stderr <= stat_budget:
                 break
             need = math.ceil(n * (kfac * stderr / max(stat_budget, 1e-300)) ** 2 * 1.1)
@@ -550,9 +565,9 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=N
         lattice = None
     else:
         draws_done = n
-        draw_estimates = Qa.sum(axis=1) / N + (kin_exact or 0.0)
+        draw_estimates = Qa.sum(axis=1) / N + (given or 0.0)
         ds = float(draw_estimates.mean())
-        kinetic = float(np.array(KQ).sum(axis=1).mean() / N) if with_tanh else kin_exact
+        kinetic = float(np.array(KQ).sum(axis=1).mean() / N) if with_tanh else given
         correlator = float(np.array(CQ).sum(axis=1).mean() / N)
         num_vectors, d_used, C_used = C * n, d, C
         mode = "colour-signed"
@@ -566,9 +581,184 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, bond_x=N
         "num_draws": int(draws_done), "num_vectors": int(num_vectors),
         "model_stderr": (model_sd / math.sqrt(draws_done)) if draws_done else 0.0,
         "kinetic": kinetic, "correlator": correlator,
-        "diamagnetic": "stochastic" if with_tanh else "bond_averages",
+        "diamagnetic": "stochastic" if with_tanh else "given",
         "target_met": bool(uncertainty <= tolerance),
         "draw_estimates": draw_estimates, "tolerance": tolerance,
         "seconds": time.perf_counter() - t_start,
     }
     return float(ds), float(uncertainty), info
+
+
+_KIN_MIN_COLOURS = 256  # first colouring tried: enough colours for a pooled variance
+
+
+def _kinetic_ladder(L, probing_distance):
+    """Colourings to try: ``(d, C)`` by increasing d; d = L is the exact trace."""
+    if probing_distance is not None:
+        d = min(int(probing_distance), L)
+        return [(d, L * L if d >= L else int(colouring(L, d).max()) + 1)]
+    ladder = [(d, int(colouring(L, d).max()) + 1) for d in probing_distances(L) if d < L]
+    ladder = [x for x in ladder if x[1] >= _KIN_MIN_COLOURS and 2 * x[1] < L * L]
+    return ladder + [(L, L * L)]
+
+
+def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, direction="x",
+                probing_distance=None, num_draws=None, max_draws=16, scale=None,
+                bound_safety=BOUND_SAFETY, block_size=16):
+    r"""Diamagnetic term :math:`\langle -k_x\rangle` of one band by colour-signed probing.
+
+    :math:`\langle -k_x\rangle = (2t/N)\sum_i b^x_i` (paper Eq. 33,
+    :func:`~largebdg.observables.current.kinetic_energy_x`) with
+    :math:`b^x_i = -\tau_{i+x,i}`, :math:`\tau = \tanh(H/2T)` (particle block, as
+    :meth:`largebdg.engines.base.LocalAverages.from_tau`).  Only the lattice *mean* of
+    the bond averages enters the stiffness, so it is estimated as a trace: one draw
+    takes Rademacher signs :math:`s_i` and the C start vectors
+    :math:`z_c = \sum_{i\in c} s_i e_i` of the distance-d colouring
+    (:func:`largebdg.kpm.probing.colouring`); :math:`s_i (\tau z_c)_{i+x}` estimates
+    :math:`\tau_{i+x,i}` without bias, the sites of equal colour adding zero-mean
+    noise.  Unlike deterministic probing (all :math:`s_i = 1`, whose error at every
+    site is a bias of the same sign for the clean weak band, where :math:`\tau` decays
+    slowly), this noise averages out over the N sites: its standard error falls like
+    1/L, so a short distance suffices at large L.
+
+    Error model: ``uncertainty = k * stderr + truncation``, with ``stderr`` pooled
+    over the per-colour variances of the draws and ``k`` the 99 % Student-t factor,
+    exactly as :func:`kpm_stiffness`, and ``truncation`` = 2 x 2|t| times the measured
+    sup of the tanh expansion error (a bound for every matrix element of
+    :math:`\tau`).  About 15 % of ``tolerance`` goes to the truncation.
+
+    Plan: the first colouring with at least 256 colours (and fewer than N/2) is tried
+    with two draws; while the measured ``k * stderr`` exceeds its budget, the draws
+    that would be needed at this distance are estimated, and the largest distance
+    whose two draws cost no more (or the N unit vectors: the exact trace) is taken
+    instead when there is one, else more draws are added (up to ``max_draws``).
+    The reported error is always the measured one.
+
+    Parameters
+    ----------
+    L : int
+        Linear lattice size, N = L*L sites.
+    t : float
+        Hopping of the band (matrix element -t).
+    onsite, delta : array_like, shape (L*L,)
+        Particle-block diagonal :math:`V_i - g n_i/2 - \mu` and real gap.
+    T : float
+        Temperature (> 0).
+    tolerance : float
+        Requested ``uncertainty`` of :math:`\langle -k\rangle` (absolute, per site).
+    seed : int, SeedSequence or Generator, optional
+        For ``numpy.random.default_rng`` (the signs).
+    direction : {"x", "y"}
+    probing_distance : int, optional
+        Use only the distance-d colouring (d >= L: the exact trace).
+    num_draws : int, optional
+        Exactly this many draws (>= 2) instead of the adaptive number.
+    max_draws : int
+        Upper limit of the adaptive draws at one distance.
+    scale : float, optional
+        Half-width of the Chebyshev window; default
+        :func:`~largebdg.operators.window.band_window` with ``bound_safety``.
+    bound_safety : float
+    block_size : int
+        Start vectors per recursion block.
+
+    Returns
+    -------
+    kinetic : float
+    uncertainty : float
+    info : dict
+        ``stderr``, ``k``, ``dof``, ``truncation_bound``, ``num_moments``, ``scale``,
+        ``probing_distance`` (L for the exact trace), ``num_colours``, ``num_draws``,
+        ``num_vectors`` (all start vectors, abandoned distances included), ``mode``
+        ("colour-signed" or "exact-trace"), ``target_met``, ``seconds``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from largebdg.engines.dense import DenseEngine
+    >>> rng = np.random.default_rng(0)
+    >>> onsite = 4.0 * (rng.random(1024) < 0.5) - 1.0
+    >>> delta = np.full(1024, 0.3)
+    >>> kin, err, info = kpm_kinetic(32, 1.0, onsite, delta, 0.15, seed=1)
+    >>> info["mode"], info["num_colours"]
+    ('colour-signed', 256)
+    """
+    t_start = time.perf_counter()
+    L = lattice_size(L)
+    t = v.real("t", t)
+    if t == 0:
+        raise ParameterError("'t' must be a finite non-zero real number")
+    onsite = site_array("onsite", onsite, L)
+    delta = site_array("delta", delta, L)
+    T = v.real("T", T, 0.0, low_open=True)
+    tolerance = check_tolerance("tolerance", tolerance)
+    v.choice("direction", direction, ("x", "y"))
+    if probing_distance is not None:
+        probing_distance = v.positive_int("probing_distance", probing_distance, minimum=2)
+    if num_draws is not None:
+        num_draws = v.positive_int("num_draws", num_draws, minimum=2)
+    max_draws = v.positive_int("max_draws", max_draws, minimum=2)
+    block_size = v.positive_int("block_size", block_size)
+    N = L * L
+    if scale is None:
+        scale = band_window(L, t, onsite, delta, bound_safety=bound_safety)
+    scale = v.real("scale", scale, 0.0, low_open=True)
+
+    M = moments_for_tolerance(T, scale, _TRUNC_SHARE * tolerance / (2 * abs(t)) / _SAFETY)
+    coeffs = tanh_coefficients(T, scale, M)
+    truncation = _SAFETY * 2 * abs(t) * _tanh_sup_error(coeffs, scale, T)
+    stat_budget = max(tolerance - truncation, 0.0)
+    stencil = BdGStencil(neighbour_table(L), t, onsite, delta, scale)
+    across = neighbour_index(L, direction)
+    rng = np.random.default_rng(seed)
+
+    def contributions(d, signs):
+        """Per colour: 2t x the sum over its sites of the estimated bond averages."""
+        colour = colouring(L, d)
+        C = int(colour.max()) + 1
+        q = np.zeros(C)
+        for X0, sites, col in colour_blocks(colour, 2 * N, np.arange(C), block_size, signs):
+            tau = chebyshev_series(stencil, coeffs, X0, across[sites], col)
+            bonds = -tau if signs is None else -signs[sites] * tau
+            np.add.at(q, colour[sites], 2 * t * bonds)
+        return q
+
+    ladder = _kinetic_ladder(L, probing_distance)
+    spent, k, stderr, dof, kfac = 0, 0, 0.0, math.inf, 0.0
+    while True:
+        d, C = ladder[k]
+        if d >= L:
+            kinetic, n = float(contributions(L, None).sum() / N), 0
+            stderr, dof, kfac = 0.0, math.inf, 0.0
+            spent += N
+            break
+        Q = []
+        draws = num_draws or 2
+        while True:
+            while len(Q) < draws:
+                Q.append(contributions(d, 2.0 * rng.integers(0, 2, N) - 1.0))
+            n = len(Q)
+            stderr, dof, kfac = _pooled(np.array(Q), N)
+            if num_draws is not None or kfac * stderr <= stat_budget:
+                break
+            need = math.ceil(n * (kfac * stderr / max(stat_budget, 1e-300)) ** 2 * 1.1)
+            # the largest colouring whose two draws (or the exact trace) cost no more
+            cheaper = [j for j in range(k + 1, len(ladder))
+                       if (ladder[j][1] if ladder[j][0] >= L else 2 * ladder[j][1]) <= C * need]
+            if cheaper or n >= max_draws:
+                break
+            draws = min(max_draws, max(need, n + 1))
+        spent += C * n
+        if num_draws is not None or kfac * stderr <= stat_budget or not cheaper:
+            kinetic = float(np.array(Q).sum(axis=1).mean() / N)
+            break
+        k = cheaper[-1]
+    uncertainty = kfac * stderr + truncation
+    info = {
+        "mode": "exact-trace" if d >= L else "colour-signed", "stderr": stderr, "k": kfac,
+        "dof": dof, "truncation_bound": truncation, "num_moments": int(M), "scale": scale,
+        "probing_distance": int(d), "num_colours": int(min(C, N)), "num_draws": int(n),
+        "num_vectors": int(spent), "target_met": bool(uncertainty <= tolerance),
+        "tolerance": tolerance, "seconds": time.perf_counter() - t_start,
+    }
+    return kinetic, float(uncertainty), info

@@ -88,7 +88,7 @@ from ..model.lattice import lattice_size, neighbour_table
 from ..model.thermal import fermi_ratio
 from ..operators.stencil import BdGStencil
 from ..operators.window import BOUND_SAFETY, band_window
-from .current import CurrentOperator, kinetic_energy_x, site_array
+from .current import CurrentOperator, site_array
 
 __all__ = ["stochastic_stiffness", "kernel_expansion", "trace_samples"]
 
@@ -237,7 +237,7 @@ def trace_samples(stencil, current, coeffs, lam, X0, *, with_tanh, memory_limit,
 
 
 def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=None,
-                         tolerance=1e-4, seed=None, bond_x=None, direction="x",
+                         tolerance=1e-4, seed=None, kinetic=None, direction="x",
                          block_size=None, distribution="rademacher", scale=None,
                          bound_safety=BOUND_SAFETY, memory_limit=2 * 1024**3):
     r"""Stochastic-trace estimate of the superfluid stiffness per site of one band.
@@ -260,10 +260,12 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
         Target bound on the truncation (bias) error of D_s, absolute, per site.
     seed : int, SeedSequence or Generator, optional
         For ``numpy.random.default_rng``.
-    bond_x : array_like, shape (L*L,), optional
-        Bond averages :math:`b^e_i = \sum_\sigma \langle c^\dagger_{i+e,\sigma} c_{i\sigma}\rangle`
-        along ``direction`` (``Result.bond_x[band]`` for "x"): the diamagnetic
-        term is then taken from them, otherwise estimated stochastically.
+    kinetic : float, optional
+        The diamagnetic term :math:`\langle -k_e\rangle` (paper Eq. 33) along
+        ``direction`` when known (e.g.
+        :func:`~largebdg.observables.stiffness_kpm.kpm_kinetic`, or
+        :func:`~largebdg.observables.current.kinetic_energy_x` of a solver's bond
+        averages); otherwise estimated stochastically with the same vectors.
     direction : {"x", "y"}
     block_size : int, optional
         Random vectors per recursion block (each block runs on 2 x block_size
@@ -288,7 +290,7 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     info : dict
         ``kinetic``, ``kinetic_stderr``, ``correlator``, ``correlator_stderr``,
         ``num_moments``, ``rank`` (K), ``scale``, ``num_vectors``,
-        ``distribution``, ``diamagnetic`` ("bond_averages" or "stochastic"),
+        ``distribution``, ``diamagnetic`` ("given" or "stochastic"),
         ``kernel_rank_error``, ``block_size``, ``seconds``, ``samples``
         (per-vector D_s estimates, ndarray).
 
@@ -327,8 +329,8 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     v.choice("distribution", distribution, DISTRIBUTIONS)
     bound_safety = v.real("bound_safety", bound_safety, 0.0)
     memory_limit = v.positive_int("memory_limit", memory_limit)
-    if bond_x is not None:
-        bond_x = site_array("bond_x", bond_x, L)
+    if kinetic is not None:
+        kinetic = v.real("kinetic", kinetic)
     t0 = time.perf_counter()
     N = L * L
     if scale is None:
@@ -338,7 +340,7 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     t_abs = max(abs(t), 1e-300)
     kernel_tol = tolerance / (2 * 4 * t_abs**2)  # |dLambda| <= 4 t^2 sup|dR|
     tanh_tol = tolerance / (2 * 2 * t_abs)  # |d<-k>| <= 2t sup|dtanh|
-    with_tanh = bond_x is None
+    with_tanh = kinetic is None
     M = num_moments or _auto_moments(T, scale, kernel_tol, tanh_tol if with_tanh else None)
     coeffs, lam, rank_error = kernel_expansion(T, scale, M, kernel_tol)
     if with_tanh:
@@ -367,7 +369,7 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     if with_tanh:
         kinetic_samples = -2.0 * t * hop / N  # <-k_e> = -(2t/N) sum_i tau_{i+e,i}
     else:
-        kinetic_samples = np.full(R, kinetic_energy_x(L, t, bond_x))
+        kinetic_samples = np.full(R, kinetic)
     samples = kinetic_samples - correlator_samples
 
     def mean_err(x):
@@ -381,7 +383,7 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
         "correlator": corr, "correlator_stderr": corr_err,
         "num_moments": int(M), "rank": int(lam.size), "scale": float(scale),
         "num_vectors": R, "distribution": distribution,
-        "diamagnetic": "stochastic" if with_tanh else "bond_averages",
+        "diamagnetic": "stochastic" if with_tanh else "given",
         "kernel_rank_error": rank_error, "block_size": B,
         "seconds": time.perf_counter() - t0, "samples": samples,
     }

@@ -14,17 +14,15 @@ import time
 import numpy as np
 
 from .. import _validate as v
-from .._optional import local
 from .._version import __version__
-from ..engines.chebyshev import ChebyshevEngine
 from ..errors import ParameterError
 from ..io import Observable, load_result, update_result
+from ..observables.current import kinetic_energy_x
 from ..observables.stiffness import exact_stiffness
-from ..observables.stiffness_kpm import kpm_stiffness
+from ..observables.stiffness_kpm import kpm_kinetic, kpm_stiffness
 from ..observables.stiffness_stochastic import stochastic_stiffness
-from .run import build_model
 
-__all__ = ["compute_stiffness", "attach_stiffness", "resolve_method", "probed_bonds",
+__all__ = ["compute_stiffness", "attach_stiffness", "resolve_method",
            "EXACT_MAX_L", "METHODS", "DIAMAGNETIC", "KINETIC_SHARE"]
 
 EXACT_MAX_L = 48
@@ -41,9 +39,9 @@ offered here."""
 DIAMAGNETIC = ("probed", "stochastic", "bond_averages")
 r"""Sources of the diamagnetic term :math:`\langle -k_x \rangle` of the random estimators:
 
-* ``"probed"`` (default): the bond averages recomputed by the Chebyshev engine on the
-  result's mean field (:func:`probed_bonds`) at :data:`KINETIC_SHARE` of the tolerance, with
-  the engine's measured error bound added to the uncertainty;
+* ``"probed"`` (default): estimated on the result's mean field by colour-signed probing of
+  its own (:func:`~largebdg.observables.stiffness_kpm.kpm_kinetic`) at
+  :data:`KINETIC_SHARE` of the tolerance, its uncertainty added to that of D_s;
 * ``"stochastic"``: estimated with the estimator's own start vectors (unbiased, inside its
   statistical error, but 8x the cost of the whole estimate at L = 64, T = 0.098);
 * ``"bond_averages"``: the result's stored bond averages, whose error (up to the solver's
@@ -51,48 +49,7 @@ r"""Sources of the diamagnetic term :math:`\langle -k_x \rangle` of the random e
   the uncertainty: 9.7x the uncertainty at L = 64, T = 0.27 (docs/stiffness.md)."""
 
 KINETIC_SHARE = 0.25
-"""Share of the stiffness tolerance given to the error bound of the probed diamagnetic term."""
-
-
-def probed_bonds(result, direction, tolerance):
-    r"""Bond averages of both bands of ``result``, recomputed with an error bound.
-
-    A :class:`~largebdg.engines.chebyshev.ChebyshevEngine` of tolerance
-    ``tolerance / (2|t|)`` evaluates the local averages of the result's mean field
-    (:meth:`~largebdg.io.result.Result.band_mean_field`, the output of the last
-    iteration) and measures its error at every site (truncation bound plus the probing
-    error of every colour class); the distance is raised until the estimate meets the
-    tolerance or the start vectors are unit vectors.  Since
-    :math:`\langle -k_x\rangle = (2t/N)\sum_i b^x_i` (paper Eq. 33), its error is at most
-    :math:`2|t|` times the largest error of a bond average.
-
-    Parameters
-    ----------
-    result : Result
-    direction : {"x", "y"}
-    tolerance : float
-        Target bound of the error of :math:`\langle -k\rangle` per band.
-
-    Returns
-    -------
-    bonds : ndarray, shape (2, L*L)
-    bounds : ndarray, shape (2,)
-        Bound of the error of :math:`\langle -k\rangle` computed from ``bonds`` per band.
-    """
-    model, _ = build_model(result.config)
-    T = float(result.T)
-    bonds, bounds = [], []
-    for band in range(2):
-        t, onsite, delta = result.band_mean_field(band)
-        engine = ChebyshevEngine(model, tolerance=tolerance / (2 * abs(t)), comm=local())
-        avg = engine.averages(band, onsite, delta, T)
-        estimate = engine.error_estimate(band, onsite, delta, T)["estimate"]
-        while estimate > engine.tolerance and engine.tighten(band):
-            avg = engine.averages(band, onsite, delta, T)
-            estimate = engine.error_estimate(band, onsite, delta, T)["estimate"]
-        bonds.append(avg.bond_x if direction == "x" else avg.bond_y)
-        bounds.append(2 * abs(t) * estimate)
-    return np.array(bonds), np.array(bounds)
+"""Share of the stiffness tolerance given to the uncertainty of the probed diamagnetic term."""
 
 
 def resolve_method(method, L):
@@ -134,8 +91,8 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     diamagnetic : {"probed", "stochastic", "bond_averages"}
         Stochastic and kpm only: where :math:`\langle -k_x \rangle` comes from
         (:data:`DIAMAGNETIC`).  With ``"probed"`` the estimator gets
-        ``1 - KINETIC_SHARE`` of ``tolerance`` and the probed term's error bound is added
-        to the uncertainty.
+        ``1 - KINETIC_SHARE`` of ``tolerance`` and the probed term's uncertainty is added
+        to it.
     **options
         Further keywords of ``stochastic_stiffness`` (``block_size``,
         ``memory_limit``, ``distribution``, ``scale``, ``bound_safety``) or of
@@ -177,17 +134,30 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
             ds[band] = exact_stiffness(L, *result.band_mean_field(band), T, direction=direction)
         settings["wall_time"] = time.perf_counter() - t0
         return Observable(ds, err, settings)
-    bonds, bound, target = None, np.zeros(2), tolerance
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    kinetic, bound, target = None, np.zeros(2), tolerance
     if diamagnetic == "bond_averages":
         bonds = result.bond_x if direction == "x" else result.bond_y
+        kinetic = [kinetic_energy_x(L, result.band_mean_field(b)[0], bonds[b].ravel())
+                   for b in range(2)]
     elif diamagnetic == "probed":
-        bonds, bound = probed_bonds(result, direction, KINETIC_SHARE * tolerance)
+        kinetic, bound, kin_infos = [], np.zeros(2), []
+        for band, stream in enumerate(np.random.SeedSequence(seed).spawn(4)[2:]):
+            kin, bound[band], info = kpm_kinetic(L, *result.band_mean_field(band), T,
+                                                 tolerance=KINETIC_SHARE * tolerance,
+                                                 seed=stream, direction=direction)
+            kinetic.append(kin)
+            kin_infos.append(info)
         target = (1 - KINETIC_SHARE) * tolerance
         settings["diamagnetic_bound"] = bound.tolist()
+        settings["diamagnetic_plan"] = [
+            {k: i[k] for k in ("mode", "probing_distance", "num_draws", "num_vectors",
+                               "num_moments", "stderr", "truncation_bound")} for i in kin_infos]
         settings["diamagnetic_seconds"] = time.perf_counter() - t0
     if method == "kpm":
-        seed, infos = _per_band(kpm_stiffness, result, seed, ds, err, tolerance=target,
-                                direction=direction, bonds=bonds, **options)
+        infos = _per_band(kpm_stiffness, result, seed, ds, err, tolerance=target,
+                          direction=direction, kinetic=kinetic, **options)
 
         def colouring(info):
             lat = info["lattice"]
@@ -213,10 +183,9 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
             "seconds": [i["seconds"] for i in infos],
         })
     else:
-        seed, infos = _per_band(stochastic_stiffness, result, seed, ds, err,
-                                num_vectors=num_vectors, num_moments=num_moments,
-                                tolerance=tolerance, direction=direction, bonds=bonds,
-                                **options)
+        infos = _per_band(stochastic_stiffness, result, seed, ds, err,
+                          num_vectors=num_vectors, num_moments=num_moments,
+                          tolerance=tolerance, direction=direction, kinetic=kinetic, **options)
         settings.update({
             "num_vectors": int(num_vectors), "seed": int(seed), "tolerance": float(tolerance),
             "num_moments": [i["num_moments"] for i in infos],
@@ -231,21 +200,21 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     return Observable(ds, err + bound, settings)
 
 
-def _per_band(estimator, result, seed, ds, err, *, bonds, **kwargs):
+def _per_band(estimator, result, seed, ds, err, *, kinetic, **kwargs):
     """Run a random estimator on both bands with independent streams spawned from ``seed``.
 
-    Fills ``ds`` and ``err``; returns the seed (drawn and recorded if None) and the infos.
+    The first two streams of ``SeedSequence(seed).spawn(4)`` (the other two are those of
+    the probed diamagnetic term); ``kinetic`` holds the diamagnetic term per band or is
+    None.  Fills ``ds`` and ``err``; returns the estimators' infos.
     """
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
-    streams = np.random.SeedSequence(seed).spawn(2)
+    streams = np.random.SeedSequence(seed).spawn(4)
     infos = []
     for band in range(2):
         ds[band], err[band], info = estimator(
             result.L, *result.band_mean_field(band), float(result.T), seed=streams[band],
-            bond_x=None if bonds is None else bonds[band].ravel(), **kwargs)
+            kinetic=None if kinetic is None else kinetic[band], **kwargs)
         infos.append(info)
-    return seed, infos
+    return infos
 
 
 def attach_stiffness(path, method="exact", *, force=False, **kwargs):

@@ -15,7 +15,10 @@ from largebdg.errors import ParameterError
 from largebdg.kpm.probing import colouring, sheared_colouring, square_lattice_vectors
 from largebdg.kpm.vectors import colour_classes, signed_colour_block
 from largebdg.observables.stiffness import exact_stiffness
-from largebdg.observables.stiffness_kpm import kpm_stiffness
+from largebdg.model.lattice import neighbour_index
+from largebdg.observables.current import kinetic_energy_x
+from largebdg.observables.stiffness_kpm import kpm_kinetic, kpm_stiffness
+from largebdg.operators.pattern import BdGPattern
 from largebdg.workflows.stiffness import EXACT_MAX_L, METHODS, resolve_method
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -48,7 +51,7 @@ def test_default_settings_error_and_coverage():
     for k, (L, seed, T) in enumerate(DEFAULT_CASES):
         for band in (0, 1):
             t, onsite, delta, bond = mean_field(L, seed, T)[band]
-            ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, bond_x=bond, seed=100 + k)
+            ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, kinetic=kinetic_energy_x(L, t, bond), seed=100 + k)
             rows.append((L, seed, T, band, ds - exact(L, seed, T, band), unc, info["mode"]))
     errors = np.array([r[4] for r in rows])
     unc = np.array([r[5] for r in rows])
@@ -74,7 +77,7 @@ def test_coverage_of_uncertainty_many_draws():
             t, onsite, delta, bond = mean_field(L, seed, T)[band]
             ex = exact(L, seed, T, band)
             for rep in range(REPEATS):
-                ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, bond_x=bond,
+                ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, kinetic=kinetic_energy_x(L, t, bond),
                                               seed=1000 * seed + rep,
                                               probing_distance=4 if L == 16 else 6,
                                               num_draws=2 + rep % 3)
@@ -87,6 +90,75 @@ def test_coverage_of_uncertainty_many_draws():
     zs = np.array(zs)
     assert abs(zs.mean()) < 4 / np.sqrt(zs.size) + 0.1, zs.mean()
     assert 0.6 < zs.std() < 1.4, zs.std()
+
+
+@functools.lru_cache(maxsize=None)
+def exact_kinetic(L, seed, T, band, direction="x"):
+    """<-k> of the mean field by dense diagonalisation: (2t/N) sum_i b_i, b_i = -tanh(H/2T)_{i+e,i}."""
+    t, onsite, delta, _ = mean_field(L, seed, T)[band]
+    E, W = np.linalg.eigh(BdGPattern(L).matrix(t, onsite, delta).toarray())
+    tau = (W * np.tanh(E / (2 * T))) @ W.T
+    i = np.arange(L * L)
+    return kinetic_energy_x(L, t, -tau[neighbour_index(L, direction), i])
+
+
+def test_kinetic_coverage_many_draws():
+    """kpm_kinetic (the default diamagnetic term): the uncertainty covers the realised error.
+
+    Short colourings (16 or 36 colours) and 2-4 draws, so that the probing noise dominates.
+    """
+    inside, zs = [], []
+    for L, seed, T in COVERAGE_CASES:
+        for band in (0, 1):
+            t, onsite, delta, _ = mean_field(L, seed, T)[band]
+            ex = exact_kinetic(L, seed, T, band)
+            for rep in range(REPEATS):
+                kin, unc, info = kpm_kinetic(L, t, onsite, delta, T, seed=1000 * seed + rep,
+                                             probing_distance=4 if L == 16 else 6,
+                                             num_draws=2 + rep % 3)
+                assert info["mode"] == "colour-signed", info["mode"]
+                inside.append(abs(kin - ex) <= unc)
+                zs.append((kin - ex) / info["stderr"])
+    assert np.mean(inside) >= COVERAGE, (np.mean(inside), len(inside))
+    zs = np.array(zs)
+    assert abs(zs.mean()) < 4 / np.sqrt(zs.size) + 0.1, zs.mean()
+    assert 0.6 < zs.std() < 1.4, zs.std()
+
+
+@pytest.mark.parametrize("band", [0, 1])
+def test_kinetic_default_plan_meets_the_tolerance(band):
+    """At L = 24 the default is the exact trace (two draws of >= 256 colours would cost
+    more than the N unit vectors); default, d = L and a 1e-5 tolerance all cover the dense
+    value within an uncertainty that meets the tolerance."""
+    L, seed, T = 24, 2, 0.15
+    t, onsite, delta, _ = mean_field(L, seed, T)[band]
+    ex = exact_kinetic(L, seed, T, band)
+    for kw in ({}, {"probing_distance": L}, {"tolerance": 1e-5}):
+        kin, unc, info = kpm_kinetic(L, t, onsite, delta, T, seed=7, **kw)
+        assert abs(kin - ex) <= unc, (kw, kin - ex, unc, info)
+        assert info["target_met"] and unc <= kw.get("tolerance", 2.5e-5), (kw, unc)
+    assert info["mode"] == "exact-trace"  # no 256-colour plan is cheaper than N at L = 24
+    # direction y: against the dense value, and the same as x on the transposed maps
+    ex_y = exact_kinetic(L, seed, T, band, "y")
+    tr = np.arange(L * L).reshape(L, L).T.ravel()
+    for kw, maps in ((dict(direction="y"), (onsite, delta)), ({}, (onsite[tr], delta[tr]))):
+        ky, unc, _ = kpm_kinetic(L, t, *maps, T, seed=7, probing_distance=6, num_draws=4, **kw)
+        assert abs(ky - ex_y) <= unc, (kw, ky - ex_y, unc)
+
+
+def test_kinetic_signed_plan_is_active_at_l32_and_covers():
+    """At L = 32 the default takes colour-signed draws (256 colours, 2 x 256 < N) and its
+    uncertainty covers the dense value on a disordered band."""
+    rng = np.random.default_rng(4)
+    L, T = 32, 0.12
+    onsite = 4.0 * (rng.random(L * L) < 0.5) - 1.0 + 0.2 * rng.normal(size=L * L)
+    delta = 0.25 + 0.05 * rng.normal(size=L * L)
+    E, W = np.linalg.eigh(BdGPattern(L).matrix(1.0, onsite, delta).toarray())
+    tau = (W * np.tanh(E / (2 * T))) @ W.T
+    ex = kinetic_energy_x(L, 1.0, -tau[neighbour_index(L, "x"), np.arange(L * L)])
+    kin, unc, info = kpm_kinetic(L, 1.0, onsite, delta, T, seed=11)
+    assert info["mode"] == "colour-signed" and info["num_colours"] == 256, info
+    assert abs(kin - ex) <= unc <= 2.5e-5, (kin - ex, unc)
 
 
 def test_probed_kinetic_term_and_direction_y():
@@ -108,11 +180,11 @@ def test_unbiased_mean_over_draws_and_reproducible():
     """The mean of many cheap draws converges to the exact value (no probing bias)."""
     L, seed, T = 16, 1, 0.1
     t, onsite, delta, bond = mean_field(L, seed, T)[1]
-    ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, bond_x=bond, seed=3,
+    ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, kinetic=kinetic_energy_x(L, t, bond), seed=3,
                                   lattice=(8, 4, 8), num_draws=12)
     assert abs(ds - exact(L, seed, T, 1)) <= unc
     assert info["num_vectors"] == 12 * info["num_colours"] == 12 * 64
-    again = kpm_stiffness(L, t, onsite, delta, T, bond_x=bond, seed=3, lattice=(8, 4, 8),
+    again = kpm_stiffness(L, t, onsite, delta, T, kinetic=kinetic_energy_x(L, t, bond), seed=3, lattice=(8, 4, 8),
                           num_draws=12)
     assert again[0] == ds and again[1] == unc
 
@@ -196,7 +268,21 @@ def test_cli_stiffness_method_kpm(tmp_path):
 
 @pytest.mark.parametrize("kwargs", [{"T": 0.0}, {"tolerance": -1.0}, {"direction": "z"},
                                     {"probing_distance": 1}, {"num_draws": 1},
-                                    {"onsite": np.ones(3)}, {"lattice": (3, 0, 3)}])
+                                    {"onsite": np.ones(3)}, {"max_draws": 1},
+                                    {"block_size": 0}])
+def test_kinetic_invalid_input(kwargs):
+    args = {"L": 8, "t": 1.0, "onsite": np.ones(64), "delta": np.full(64, 0.2), "T": 0.1}
+    args.update(kwargs)
+    name = next(iter(kwargs))
+    with pytest.raises(ParameterError, match=f"'{name}'"):
+        kpm_kinetic(args.pop("L"), args.pop("t"), args.pop("onsite"), args.pop("delta"),
+                    args.pop("T"), scale=6.5, **args)
+
+
+@pytest.mark.parametrize("kwargs", [{"T": 0.0}, {"tolerance": -1.0}, {"direction": "z"},
+                                    {"probing_distance": 1}, {"num_draws": 1},
+                                    {"onsite": np.ones(3)}, {"lattice": (3, 0, 3)},
+                                    {"kinetic": np.nan}])
 def test_invalid_input(kwargs):
     args = {"L": 8, "t": 1.0, "onsite": np.ones(64), "delta": np.full(64, 0.2), "T": 0.1}
     args.update(kwargs)

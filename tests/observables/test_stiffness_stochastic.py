@@ -125,8 +125,8 @@ def test_matches_exact_on_solved_l16(solved16, band, bonds):
     exact = exact_stiffness(16, t, onsite, delta, solved16.T)
     ds, err, info = stochastic_stiffness(
         16, t, onsite, delta, solved16.T, num_vectors=64, seed=10 + band,
-        bond_x=solved16.bond_x[band].ravel() if bonds else None)
-    assert info["diamagnetic"] == ("bond_averages" if bonds else "stochastic")
+        kinetic=kinetic_energy_x(16, t, solved16.bond_x[band].ravel()) if bonds else None)
+    assert info["diamagnetic"] == ("given" if bonds else "stochastic")
     assert 0 < err < 0.05
     assert abs(ds - exact) < SIGMAS * err
 
@@ -205,7 +205,7 @@ def test_numpy_stencil_matches_numba(monkeypatch):
         (dict(tolerance=0.0), "'tolerance'"),
         (dict(distribution="uniform"), "'distribution'"),
         (dict(direction="z"), "'direction'"),
-        (dict(bond_x=np.zeros(15)), "'bond_x'"),
+        (dict(kinetic=np.nan), "'kinetic'"),
         (dict(onsite=np.zeros(17)), "'onsite'"),
         (dict(delta=np.full(16, np.nan)), "'delta'"),
         (dict(scale=-1.0), "'scale'"),
