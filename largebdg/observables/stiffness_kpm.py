@@ -675,7 +675,6 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
     Examples
     --------
     >>> import numpy as np
-    >>> from largebdg.engines.dense import DenseEngine
     >>> rng = np.random.default_rng(0)
     >>> onsite = 4.0 * (rng.random(1024) < 0.5) - 1.0
     >>> delta = np.full(1024, 0.3)
