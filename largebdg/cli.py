@@ -585,11 +585,11 @@ def _report_lines(tables):
     return lines
 
 
-def _write_report(args, outdir):
-    """Write the report of a study directory and print its summary (rank 0)."""
+def _write_report(args, outdir, sources=None):
+    """Write the report of study directories into ``outdir`` and print its summary (rank 0)."""
     from .plotting.scaling import write_study_report
 
-    tables, written = write_study_report(outdir)
+    tables, written = write_study_report(outdir, sources=sources)
     for line in _report_lines(tables):
         _say(args, line)
     _say(args, f"{PROG}: wrote {', '.join(str(p) for p in written)}")
@@ -689,10 +689,13 @@ COMMANDS["study"] = STUDY
 
 
 def _report(args):
-    """``largebdg report``: the tables and figures of a study directory."""
+    """``largebdg report``: the tables and figures of one or several study directories."""
+    if len(args.dir) > 1 and args.out is None:
+        raise ParameterError("'--out' is required with several study directories (the "
+                             "combined report would otherwise replace the first one's)")
     if _rank() == 0:
         with _reported_warnings(args):
-            _write_report(args, args.dir)
+            _write_report(args, args.out or args.dir[0], sources=args.dir)
     return EXIT_OK
 
 
@@ -702,11 +705,16 @@ REPORT = Command(
         "Read whatever a study directory holds (finished points of all shards) and write "
         "DIR/points.csv (one row per point), DIR/tc.csv (T_c per chain with errors), "
         "DIR/tc_by_L.csv (seed means per L), DIR/extrapolation.csv (T_c/T_c0 for L -> "
-        "infinity) and DIR/figures/study_*.png. See docs/scaling.md."
+        "infinity) and DIR/figures/study_*.png. Several study directories of the same model "
+        "(e.g. a 256 x 256 chain run apart) are analysed as one study, into --out. See "
+        "docs/scaling.md."
     ),
     run=_report,
     arguments=(
-        arg("dir", metavar="DIR", help="study directory written by 'largebdg study'"),
+        arg("dir", metavar="DIR", nargs="+",
+            help="study directory written by 'largebdg study' (or several, with --out)"),
+        arg("--out", metavar="OUT", default=None,
+            help="directory of the report (default DIR; required with several DIRs)"),
         QUIET_ARGUMENT,
     ),
 )

@@ -46,13 +46,14 @@ yet in the scaling regime and the quoted uncertainty is too small.
 """
 
 import math
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..config import RunConfig
+from ..config import RunConfig, comparable
 from ..errors import AccuracyWarning, ParameterError
 from ..io import write_csv_atomic
 from ..io.studies import chain_name, read_study
@@ -137,9 +138,11 @@ class StudyTables:
     Attributes
     ----------
     definition : dict
-        The study's ``study.json``.
+        The ``study.json`` of the (first) study directory.
     points, tc, by_L, extrapolation : list of dict
         Rows of ``points.csv``, ``tc.csv``, ``tc_by_L.csv`` and ``extrapolation.csv``.
+    sources : tuple of pathlib.Path
+        The study directories read.
     """
 
     definition: dict
@@ -147,6 +150,7 @@ class StudyTables:
     tc: list
     by_L: list
     extrapolation: list
+    sources: tuple = ()
 
     def fit(self, quantity, power=PRIMARY_POWER):
         """The extrapolation row of ``quantity`` at ``power``."""
@@ -375,13 +379,36 @@ def _extrapolations(by_size):
     return rows
 
 
+def _read_definitions(outdirs):
+    """``[(dir, study.json)]`` of one or several study directories of the same model."""
+    dirs = ([Path(outdirs)] if isinstance(outdirs, (str, os.PathLike))
+            else [Path(d) for d in outdirs])
+    if not dirs:
+        raise ParameterError("'dir': give at least one study directory")
+    out = []
+    for d in dirs:
+        definition = read_study(d)
+        if definition is None:
+            raise ParameterError(f"'dir': '{d}' is not a study directory (no study.json)")
+        if out and comparable(definition["config"]) != comparable(out[0][1]["config"]):
+            raise ParameterError(f"'dir': '{d}' holds a study of another model than "
+                                 f"'{out[0][0]}' (their configurations differ)")
+        out.append((d, definition))
+    return out
+
+
 def study_tables(outdir, *, resamples=BOOTSTRAP_RESAMPLES, delta0_method="percentile"):
-    r"""Analyse whatever a study directory holds: its points, :math:`T_c` per chain and per L.
+    r"""Analyse whatever study directories hold: their points, :math:`T_c` per chain and per L.
+
+    Several directories of the same model (e.g. a 256² chain run as a study of its own next
+    to the 32²-128² study) are analysed as one study: their chains together make the
+    per-L statistics and the extrapolation.
 
     Parameters
     ----------
-    outdir : str or os.PathLike
-        Directory of :func:`largebdg.workflows.study.study`.
+    outdir : str, os.PathLike or sequence of them
+        Directory (or directories) of :func:`largebdg.workflows.study.study`; a chain
+        (L, seed) may be in only one of them.
     resamples : int, optional
         Bootstrap resamples of :func:`stiffness_tc_error`.
     delta0_method : str, optional
@@ -397,29 +424,37 @@ def study_tables(outdir, *, resamples=BOOTSTRAP_RESAMPLES, delta0_method="percen
     Raises
     ------
     ParameterError
-        If ``outdir`` holds no ``study.json``.
+        If a directory holds no ``study.json``, the directories' models differ or a chain
+        is in more than one of them.
     """
-    outdir = Path(outdir)
-    definition = read_study(outdir)
-    if definition is None:
-        raise ParameterError(f"'outdir': '{outdir}' is not a study directory (no study.json)")
-    sizes, seeds, n_T = definition["L"], definition["seeds"], len(definition["T"])
-    points, tc = [], []
+    sources = _read_definitions(outdir)
+    points, tc, seen, references = [], [], set(), {}
     with warnings.catch_warnings():
         # a chain in progress or a coarse grid gives undetermined T_c: NaN in the tables
         warnings.simplefilter("ignore", AccuracyWarning)
-        for L in sizes:
-            reference = _size_reference(definition, L)
-            for seed in seeds:
-                chain_dir = outdir / chain_name(L, seed)
-                table = (sweep_table(chain_dir, delta0_method=delta0_method)
-                         if (chain_dir / "summary.json").is_file() else None)
-                if table is not None:
-                    points += _point_rows(L, seed, table, reference.lattice)
-                tc.append(_chain_tc(L, seed, table, reference, n_T, resamples))
-    by_size = _by_size(tc, sizes)
-    return StudyTables(definition=definition, points=points, tc=tc, by_L=by_size,
-                       extrapolation=_extrapolations(by_size))
+        for d, definition in sources:
+            n_T = len(definition["T"])
+            for L in definition["L"]:
+                if L not in references:
+                    references[L] = _size_reference(definition, L)
+                for seed in definition["seeds"]:
+                    if (L, seed) in seen:
+                        raise ParameterError(f"'dir': chain {chain_name(L, seed)} is in more "
+                                             "than one of the study directories")
+                    seen.add((L, seed))
+                    chain_dir = d / chain_name(L, seed)
+                    table = (sweep_table(chain_dir, delta0_method=delta0_method)
+                             if (chain_dir / "summary.json").is_file() else None)
+                    if table is not None:
+                        points += _point_rows(L, seed, table, references[L].lattice)
+                    tc.append(_chain_tc(L, seed, table, references[L], n_T, resamples))
+    order = sorted(range(len(tc)), key=lambda i: (tc[i]["L"], tc[i]["seed"]))
+    tc = [tc[i] for i in order]
+    points.sort(key=lambda r: (r["L"], r["seed"], r["T"]))
+    by_size = _by_size(tc, sorted(references))
+    return StudyTables(definition=sources[0][1], points=points, tc=tc, by_L=by_size,
+                       extrapolation=_extrapolations(by_size),
+                       sources=tuple(d for d, _ in sources))
 
 
 def curves_by_size(points):

@@ -166,16 +166,20 @@ def plot_tc_scaling(tables, ax=None, power=PRIMARY_POWER):
     return fig
 
 
-def write_study_report(outdir, *, resamples=BOOTSTRAP_RESAMPLES, lock_timeout=120.0):
+def write_study_report(outdir, *, sources=None, resamples=BOOTSTRAP_RESAMPLES,
+                       lock_timeout=120.0):
     """Write the tables and figures of a study directory from whatever it holds.
 
-    Taken under the study lock (:func:`largebdg.workflows.study.study_lock`), so
-    that shards finishing together write complete reports in turn.
+    Taken under the study lock (:func:`largebdg.workflows.study.study_lock`) of
+    ``outdir``, so that shards finishing together write complete reports in turn.
 
     Parameters
     ----------
     outdir : str or os.PathLike
-        Study directory.
+        Study directory, or the directory of a combined report (created if missing).
+    sources : sequence of str or os.PathLike, optional
+        Study directories to analyse together (:func:`~largebdg.analysis.scaling.study_tables`);
+        default ``[outdir]``.
     resamples : int, optional
         Bootstrap resamples of the stiffness T_c errors.
     lock_timeout : float, optional
@@ -186,10 +190,13 @@ def write_study_report(outdir, *, resamples=BOOTSTRAP_RESAMPLES, lock_timeout=12
     written : list of pathlib.Path
     """
     outdir = Path(outdir)
-    if read_study(outdir) is None:
-        raise ParameterError(f"'dir': '{outdir}' is not a study directory (no study.json)")
+    sources = [outdir] if sources is None else [Path(d) for d in sources]
+    for d in sources:
+        if read_study(d) is None:
+            raise ParameterError(f"'dir': '{d}' is not a study directory (no study.json)")
+    outdir.mkdir(parents=True, exist_ok=True)
     with study_lock(outdir, timeout=lock_timeout):
-        tables = study_tables(outdir, resamples=resamples)
+        tables = study_tables(sources, resamples=resamples)
         written = write_study_tables(outdir, tables)
         figdir = outdir / "figures"
         figdir.mkdir(exist_ok=True)

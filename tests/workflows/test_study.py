@@ -386,6 +386,36 @@ def test_mpi_groups_match_one_process(reference, config_file, tmp_path):
     _assert_same_tables(reference[0], out)
 
 
+def test_report_over_several_study_directories(tmp_path, capsys):
+    """A size run as a study of its own (as the 256² chain) joins the others in one report."""
+    config = _small_config("dense", 1e-6)
+    temps = [0.06, 0.12, 0.2]
+    a, b, both = tmp_path / "a", tmp_path / "b", tmp_path / "both"
+    study(config, [8], [1, 2], temps, outdir=a)
+    study(config, [12], [1], temps, outdir=b)
+    alone = write_study_report(a)[0]
+    assert main(["report", str(a), str(b), "--out", str(both), "--quiet"]) == 0
+    tc = _table(both / "tc.csv")
+    assert [(r["L"], r["seed"]) for r in tc] == [(8.0, 1.0), (8.0, 2.0), (12.0, 1.0)]
+    by_L = _table(both / "tc_by_L.csv")
+    assert sorted({r["L"] for r in by_L}) == [8.0, 12.0]
+    gap = [r for r in _table(both / "extrapolation.csv")
+           if r["quantity"] == "gap" and r["power"] == 1.0]
+    assert gap[0]["n_sizes"] == 2 and math.isfinite(gap[0]["intercept"])
+    # the chains of 'a' get the same rows as in its own report
+    np.testing.assert_equal([r for r in tc if r["L"] == 8.0], _table(a / "tc.csv"))
+    assert len(_table(both / "points.csv")) == 9 and len(alone.points) == 6
+    # several directories need --out; a chain in two directories and another model are refused
+    assert main(["report", str(a), str(b)]) == 2
+    assert "'--out'" in capsys.readouterr().err
+    assert main(["report", str(a), str(a), "--out", str(tmp_path / "x")]) == 2
+    assert "more than one" in capsys.readouterr().err
+    other = tmp_path / "other"
+    study(apply_overrides(config, ["solver.tol=1e-7"]), [12], [2], [0.06], outdir=other)
+    assert main(["report", str(a), str(other), "--out", str(tmp_path / "y")]) == 2
+    assert "another model" in capsys.readouterr().err
+
+
 def test_report_of_a_non_study_directory_exits_2(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "not a study directory" in capsys.readouterr().err
