@@ -322,6 +322,24 @@ def _run_vectors(make_block, ncols, block, stencil, current, coeffs, lam, with_t
     return hop, trace
 
 
+def _common_inputs(L, t, onsite, delta, T, tolerance, direction, probing_distance, num_draws):
+    """Validated inputs shared by :func:`kpm_stiffness` and :func:`kpm_kinetic`."""
+    L = lattice_size(L)
+    t = v.real("t", t)
+    if t == 0:
+        raise ParameterError("'t' must be a finite non-zero real number")
+    onsite = site_array("onsite", onsite, L)
+    delta = site_array("delta", delta, L)
+    T = v.real("T", T, 0.0, low_open=True)  # tanh and the kernel are not smooth at T = 0
+    tolerance = check_tolerance("tolerance", tolerance)
+    v.choice("direction", direction, ("x", "y"))
+    if probing_distance is not None:
+        probing_distance = v.positive_int("probing_distance", probing_distance, minimum=2)
+    if num_draws is not None:
+        num_draws = v.positive_int("num_draws", num_draws, minimum=2)
+    return L, t, onsite, delta, T, tolerance, probing_distance, num_draws
+
+
 # ------------------------------------------------------------------ public
 
 
@@ -417,19 +435,8 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
     True
     """
     t_start = time.perf_counter()
-    L = lattice_size(L)
-    t = v.real("t", t)
-    if t == 0:
-        raise ParameterError("'t' must be a finite non-zero real number")
-    onsite = site_array("onsite", onsite, L)
-    delta = site_array("delta", delta, L)
-    T = v.real("T", T, 0.0, low_open=True)  # the kernel is not smooth at T = 0
-    tolerance = check_tolerance("tolerance", tolerance)
-    v.choice("direction", direction, ("x", "y"))
-    if probing_distance is not None:
-        probing_distance = v.positive_int("probing_distance", probing_distance, minimum=2)
-    if num_draws is not None:
-        num_draws = v.positive_int("num_draws", num_draws, minimum=2)
+    L, t, onsite, delta, T, tolerance, probing_distance, num_draws = _common_inputs(
+        L, t, onsite, delta, T, tolerance, direction, probing_distance, num_draws)
     if max_draws is not None:
         max_draws = v.positive_int("max_draws", max_draws, minimum=2)
     bound_safety = v.real("bound_safety", bound_safety, 0.0)
@@ -683,19 +690,8 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
     ('colour-signed', 256)
     """
     t_start = time.perf_counter()
-    L = lattice_size(L)
-    t = v.real("t", t)
-    if t == 0:
-        raise ParameterError("'t' must be a finite non-zero real number")
-    onsite = site_array("onsite", onsite, L)
-    delta = site_array("delta", delta, L)
-    T = v.real("T", T, 0.0, low_open=True)
-    tolerance = check_tolerance("tolerance", tolerance)
-    v.choice("direction", direction, ("x", "y"))
-    if probing_distance is not None:
-        probing_distance = v.positive_int("probing_distance", probing_distance, minimum=2)
-    if num_draws is not None:
-        num_draws = v.positive_int("num_draws", num_draws, minimum=2)
+    L, t, onsite, delta, T, tolerance, probing_distance, num_draws = _common_inputs(
+        L, t, onsite, delta, T, tolerance, direction, probing_distance, num_draws)
     max_draws = v.positive_int("max_draws", max_draws, minimum=2)
     block_size = v.positive_int("block_size", block_size)
     N = L * L
