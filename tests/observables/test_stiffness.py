@@ -354,6 +354,26 @@ def test_compute_stiffness_exact_and_stochastic(tiny_result):
     assert np.array_equal(again, sds)
 
 
+def test_kpm_target_met_counts_the_diamagnetic_term(tiny_result, monkeypatch):
+    """target_met is about the whole uncertainty: a probed <-k> whose own uncertainty exceeds
+    the tolerance makes the stiffness miss it, whatever the correlator reached."""
+    import largebdg.workflows.stiffness as wst
+
+    ds, err, s = compute_stiffness(tiny_result, "kpm", seed=3)
+    assert s["target_met"] == [True, True] and np.all(err <= 1e-4)
+    assert all(p["target_met"] for p in s["diamagnetic_plan"])
+    real = wst.kpm_kinetic
+
+    def loose(*args, **kwargs):
+        kin, unc, info = real(*args, **kwargs)
+        return kin, 2e-4, dict(info, target_met=False)
+
+    monkeypatch.setattr(wst, "kpm_kinetic", loose)
+    ds2, err2, s2 = compute_stiffness(tiny_result, "kpm", seed=3)
+    assert s2["target_met"] == [False, False] and np.all(err2 > 1e-4)
+    assert np.array_equal(ds2, ds)
+
+
 def test_exact_refused_above_limit(tiny_result):
     L = EXACT_MAX_L + 2
     big = Result(config=RunConfig.from_dict({"lattice": {"L": L}}), delta=np.zeros((2, L, L)),
