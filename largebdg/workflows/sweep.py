@@ -30,7 +30,9 @@ A sweep holds an exclusive lock on its directory (:func:`largebdg.io.lock.direct
 while it runs: a second sweep into the same directory is refused at once, whatever its
 configuration; the kernel releases the lock of a killed sweep.  Under the lock, a starting
 sweep deletes the temporary files of killed writes (:func:`largebdg.io.remove_stale_temporaries`)
-and regenerates a damaged ``summary.json`` from the point files.  A damaged point file is
+and regenerates a damaged ``summary.json`` from the point files.  The point being solved is
+checkpointed (:func:`checkpoint_path`, every ``solver.checkpoint_seconds``), so a killed
+sweep loses at most that interval of it: the rerun continues the identical iteration.  A damaged point file is
 named in the refusal; ``repair=True`` (``--repair``) recomputes it in place.  Every point of
 the grid is checked (configuration, disorder parameters, memory) before the first is solved,
 and grids hold at most :data:`MAX_GRID_POINTS` points.
@@ -82,7 +84,8 @@ from ..io.sweeps import (
 from ..model.disorder import SEEDED_KINDS
 from .run import check_config, on_root, run
 
-__all__ = ["SweepSummary", "parse_values", "sweep", "MAX_GRID_POINTS", "describe_values"]
+__all__ = ["SweepSummary", "parse_values", "sweep", "checkpoint_path", "MAX_GRID_POINTS",
+           "describe_values"]
 
 MAX_GRID_POINTS = 10_000
 """Largest number of points of a sweep grid (counted before the grid is built)."""
@@ -440,6 +443,16 @@ def _load_existing(outdir, parameter, values, configs, force, repair):
     return existing, damaged
 
 
+def checkpoint_path(outdir, name):
+    """Checkpoint of the point file ``name`` while it is being solved (hidden, beside it).
+
+    :func:`~largebdg.workflows.run.run` saves the self-consistency state there every
+    ``solver.checkpoint_seconds`` (default 60 s); a rerun of a killed sweep resumes the
+    point from it, and it is deleted once the point file is written.
+    """
+    return Path(outdir) / f".{name}.checkpoint"
+
+
 def _sweep_locked(configs, values, parameter, outdir, base, rank, callback, on_point, force,
                   repair, warm_start, comm):
     """The body of :func:`sweep`, run while rank 0 holds the directory lock."""
@@ -457,9 +470,14 @@ def _sweep_locked(configs, values, parameter, outdir, base, rank, callback, on_p
                 previous.L == cfg.lattice.L else None
             progress = None if callback is None else (
                 lambda it, rec, k=k: callback(k, it, rec))
-            result = run(cfg, initial=initial, callback=progress, comm=comm)
+            ckpt = checkpoint_path(outdir, path.name)
+            # the sweep's definition is checked above, so a checkpoint that does not match
+            # its point is stale (or damaged): restart=True starts that point over
+            result = run(cfg, initial=initial, callback=progress, comm=comm, checkpoint=ckpt,
+                         restart=True)
             if rank == 0:
                 save_result(result, path, force=True)
+                ckpt.unlink(missing_ok=True)
             status = "computed"
         point = SweepPoint.from_result(k, x, path, result, status)
         summary.points.append(point)

@@ -150,6 +150,34 @@ def test_interrupted_sweep_resumes_identically(config, reference, tmp_path):
     assert counter.points == set() and again.computed == 0
 
 
+def test_killed_point_resumes_from_its_checkpoint(config, reference, tmp_path):
+    """A point killed mid-solve continues from its checkpoint: the identical iteration."""
+    from largebdg.errors import RecoveryWarning
+    from largebdg.workflows.sweep import checkpoint_path
+
+    every = apply_overrides(config, ["solver.checkpoint_iterations=1"])  # result-neutral
+    outdir = tmp_path / "sweep"
+
+    def kill(index, iteration, record):
+        if index == 1 and iteration == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(every, TEMPS[:2], outdir=outdir, callback=kill)
+    ckpt = checkpoint_path(outdir, reference.points[1].path.name)
+    assert ckpt.is_file() and not (outdir / reference.points[1].path.name).exists()
+    seen = []
+    with pytest.warns(RecoveryWarning, match="resuming from checkpoint"):
+        summary = sweep(every, TEMPS[:2], outdir=outdir,
+                        callback=lambda k, it, rec: seen.append((k, it)))
+    assert seen and seen[0][0] == 1 and seen[0][1] > 1  # not from iteration 1 again
+    assert not ckpt.exists()
+    a, b = load_result(summary.points[1].path), load_result(reference.points[1].path)
+    for name in ("delta", "density", "mu"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.iterations == b.iterations
+
+
 def test_extended_grid_reuses_points_by_value(config, reference, tmp_path):
     outdir = tmp_path / "sweep"
     sweep(config, TEMPS[:2], outdir=outdir)
