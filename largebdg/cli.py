@@ -135,20 +135,25 @@ def _overrides(args):
 def _reported_warnings(args):
     """Collect the warnings of a run and report them once each.
 
-    Accuracy warnings become one line on stderr, recovery notes (resumed checkpoints,
-    repaired files) one line each even with --quiet, convergence warnings are dropped (the
-    command reports non-convergence from its results), any other warning is passed on.
+    Accuracy warnings become one line on stderr at the end, recovery notes (resumed
+    checkpoints, repaired files) one line each *when they happen* (a study resuming a point
+    from its checkpoint says so in its log at once) and even with --quiet, convergence
+    warnings are dropped (the command reports non-convergence from its results), any other
+    warning is passed on.
     """
-    with warnings.catch_warnings(record=True) as caught:
+    caught = []
+
+    def keep(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, RecoveryWarning) and _rank() == 0:
+            print(f"{PROG}: note: {message}", file=sys.stderr, flush=True)
+        caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+
+    with warnings.catch_warnings():
+        warnings.showwarning = keep
         warnings.simplefilter("always", ConvergenceWarning)
         warnings.simplefilter("always", AccuracyWarning)
         warnings.simplefilter("always", RecoveryWarning)
-        try:
-            yield
-        finally:
-            for w in caught:  # shown even with --quiet: files were repaired or removed
-                if issubclass(w.category, RecoveryWarning) and _rank() == 0:
-                    print(f"{PROG}: note: {w.message}", file=sys.stderr, flush=True)
+        yield
     for message in sorted({str(w.message) for w in caught
                            if issubclass(w.category, AccuracyWarning)}):
         _say(args, f"{PROG}: warning: {message}", file=sys.stderr)

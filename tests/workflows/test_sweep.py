@@ -178,6 +178,25 @@ def test_killed_point_resumes_from_its_checkpoint(config, reference, tmp_path):
     assert a.iterations == b.iterations
 
 
+def test_cli_notes_a_resumed_point_when_it_resumes(tmp_path, capsys):
+    """The CLI says when a point resumes from its checkpoint (printed as it happens)."""
+    data = dict(TINY, solver=dict(TINY["solver"], checkpoint_iterations=1))
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(config_to_toml(data))
+    outdir = tmp_path / "out"
+
+    def kill(index, iteration, record):
+        if iteration == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(RunConfig.from_dict(data), [0.05], outdir=outdir, callback=kill)
+    assert main(["sweep", str(cfg), "--T", "0.05", "--out", str(outdir)]) == 0
+    stdout, stderr = capsys.readouterr()
+    assert "note: resuming from checkpoint" in stderr
+    assert "1 points computed" in stdout
+
+
 def test_extended_grid_reuses_points_by_value(config, reference, tmp_path):
     outdir = tmp_path / "sweep"
     sweep(config, TEMPS[:2], outdir=outdir)
