@@ -94,7 +94,7 @@ the solver's bond averages), else estimated with the same start vectors,
 of the (also local) operator :math:`S_x \tau`.  Kinetic and correlator parts of one
 colour are combined before the variance is taken.  :func:`kpm_kinetic` is the same
 estimator on its own, with its own plan: the tanh series alone, one column per start
-vector and a colouring chosen for :math:`\tau` instead of :math:`\mathcal B`.
+vector and a square colouring whose distance follows the measured noise of :math:`\tau`.
 
 **Small lattices.**  When the cheapest plan would need at least N start vectors
 (half of 2N, a margin for the model), the 2N unit vectors are used instead: the
@@ -707,9 +707,8 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
     across = neighbour_index(L, direction)
     rng = np.random.default_rng(seed)
 
-    def contributions(d, signs):
+    def contributions(colour, signs):
         """Per colour: 2t x the sum over its sites of the estimated bond averages."""
-        colour = colouring(L, d)
         C = int(colour.max()) + 1
         q = np.zeros(C)
         for X0, sites, col in colour_blocks(colour, 2 * N, np.arange(C), block_size, signs):
@@ -723,15 +722,15 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
     while True:
         d, C = ladder[k]
         if d >= L:
-            kinetic, n = float(contributions(L, None).sum() / N), 0
+            kinetic, n = float(contributions(colouring(L, L), None).sum() / N), 0
             stderr, dof, kfac = 0.0, math.inf, 0.0
             spent += N
             break
-        Q = []
+        Q, colour = [], colouring(L, d)
         draws = num_draws or 2
         while True:
             while len(Q) < draws:
-                Q.append(contributions(d, 2.0 * rng.integers(0, 2, N) - 1.0))
+                Q.append(contributions(colour, 2.0 * rng.integers(0, 2, N) - 1.0))
             n = len(Q)
             stderr, dof, kfac = _pooled(np.array(Q), N)
             if num_draws is not None or kfac * stderr <= stat_budget:
