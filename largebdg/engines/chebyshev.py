@@ -21,13 +21,13 @@ Error control.  The tolerance is split evenly between truncation and probing.
 The truncation error is bounded by the neglected tail of the tanh series
 (:func:`~largebdg.kpm.coefficients.truncation_bound`).  The probing error is
 measured, not modelled: the entries at the sites of a few colour classes are
-probed again with a colouring of twice the spacing
+probed again with a colouring of twice (1.5 times for three segments per axis) the spacing
 (:func:`~largebdg.kpm.probing.refinement_distance`), whose own error is far
 smaller, so their difference is the probing error at every site of those classes -- whole sublattices spread over the sample, so the
 rare large errors of big clean puddles are seen.  The estimate is that
 difference times :data:`REFINEMENT_SAFETY`.  A plan takes the cheapest
 distance whose estimate on ``plan_classes`` classes, times the band's margin,
-meets the budget; disorder that localises a band shortens its d automatically.
+stays below :data:`PLAN_HEADROOM` of the budget; disorder that localises a band shortens its d automatically.
 The margin starts at 1 and becomes the ratio of the whole-lattice estimate to
 the plan's own whenever a check fails (disordered bands have rare sites with
 errors up to ten times those of a few classes; clean ones do not).  ``probing_model="clean"``
@@ -78,7 +78,12 @@ PROBING_MODELS = ("measured", "clean")
 """How the probing distance is chosen: measured on colour classes, or the clean-band worst case."""
 REFINEMENT_SAFETY = 1.25
 """The probing error e_d at a site is at most |y_d - y_D| / (1 - rho), rho = e_D / e_d the
-error ratio of the refining colouring (spacing D >= 2d); 1.25 allows rho <= 0.2 (measured 0.003-0.15 at L = 64,
+error ratio of the refining colouring (spacing D >= 2d, or 1.5 d for three segments); 1.25
+allows rho <= 0.2 (measured 0.003-0.16 at L = 64, docs/performance.md)."""
+PLAN_HEADROOM = 0.75
+"""A plan's probing estimate (on a few classes) must stay below this fraction of its budget, so
+that the whole-lattice check at convergence, a maximum over more sites, does not fail on a
+borderline plan (at 128² such a failure cost six iterations and a second check,
 docs/performance.md)."""
 DEFAULTS = {"tolerance": 1e-3, "start_vectors": "probing", "block_size": 32,
             "backend": "numba", "bound_safety": BOUND_SAFETY, "probing_model": "measured",
@@ -299,7 +304,7 @@ class ChebyshevEngine:
             floor = max(self._dmin.get(band, 0), kept.probing_distance if kept else 0)
             for d in [x for x in probing_distances(L) if x >= floor]:
                 probing = self._measured_probing(band, entries, d, self.plan_classes)
-                if probing * self._margin.get(band, 1.0) <= acc / 2:
+                if probing * self._margin.get(band, 1.0) <= PLAN_HEADROOM * acc / 2:
                     break
         self._plans[band] = Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing)
         return self._plans[band]
@@ -345,7 +350,7 @@ class ChebyshevEngine:
         """Estimated largest probing error of distance d on ``num_classes`` random classes.
 
         The classes' probes (``coarse``, shape (4, N), if already known) are compared with
-        those of the colouring of twice the spacing
+        those of the refining colouring
         (:func:`~largebdg.kpm.probing.refinement_distance`) at the same sites; the classes
         are drawn afresh on every call, the same on every rank.
         """

@@ -112,20 +112,22 @@ def probing_distances(L, dmin=4):
 def refinement_distance(L, d):
     """Probing distance of the colouring that measures the error of ``colouring(L, d)``.
 
-    With q = floor(L/d) segments per axis, the refining colouring has floor(q/2)
-    segments (one, i.e. one site per colour and no error, for q <= 3), so equal colours
-    are at least twice as far apart and its error is far smaller (measured 0.3-15 % of
-    the coarse one, docs/performance.md).  It need not be nested in the coarse one: its
-    probe at a site is a second estimate of the same entries, and the difference of the
-    two is the coarse error up to the fine one.  Its cost is about four times the
-    coarse colouring's, whatever the parity of q (a nested refinement needs m² times,
-    m the smallest prime factor of q: 49 times for q = 7).
+    With q = floor(L/d) segments per axis, the refining colouring has floor(q/2) segments
+    for q >= 4, so equal colours are at least twice as far apart, two for q = 3 (1.5 times
+    as far: the next coarser choice, one site per colour, would cost L² start vectors, nine
+    times the coarse colouring at q = 3) and one (exact) for q = 2.  Its error is far
+    smaller than the coarse one (measured 0.3-16 % of it, docs/performance.md).  It need
+    not be nested in the coarse one: its probe at a site is a second estimate of the same
+    entries, and the difference of the two is the coarse error up to the fine one.  Its cost
+    is about four times the coarse colouring's (2.25 times for q = 3), whatever the parity
+    of q (a nested refinement needs m² times, m the smallest prime factor of q: 49 times
+    for q = 7).
     """
     L = v.positive_int("L", L)
     q = max(L // v.positive_int("probing_distance", d), 1)
     if q == 1:
         raise ValueError("the colouring of d >= L is exact; there is nothing to refine")
-    return L // max(q // 2, 1)
+    return L // (max(q // 2, 2) if q >= 3 else 1)
 
 
 def sheared_colouring(L, a, b, c):
