@@ -86,6 +86,10 @@ class Engine(Protocol):
     def set_state(self, state):
         """Restore a dict returned by :meth:`get_state` (resuming from a checkpoint)."""
 
+    def inherit(self, settings):
+        """Take over what an earlier solve learned from its ``settings()`` (a warm start of a
+        sweep); must not change results beyond the engine's tolerance."""
+
     @staticmethod
     def memory_estimate(L, **options):
         """Rough peak memory in bytes of the engine for an L x L lattice with ``options``

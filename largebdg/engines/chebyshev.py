@@ -180,7 +180,6 @@ class ChebyshevEngine:
         self._sample_round = 0
         self._dmin = {}
         self._margin = {}
-        self._verified = {}
         self._last_probe = {}
         L = model.L
         self._nx, self._ny = neighbour_index(L, "x"), neighbour_index(L, "y")
@@ -233,7 +232,21 @@ class ChebyshevEngine:
             "spectral_bound": [self.last[b].scale for b in bands],
             "truncation_bound": [self.last[b].truncation for b in bands],
             "probing_estimate": [self.last[b].probing for b in bands],
+            "probing_margin": [self._margin.get(b, 1.0) for b in bands],
         }
+
+    def inherit(self, settings):
+        """Take over the plan margins learned by an earlier solve (its ``settings()``).
+
+        A margin is the ratio of the whole-lattice probing error to that of a few classes, a
+        property of the disorder realisation rather than of T, so the points of a sweep
+        (:func:`largebdg.workflows.run.run` with a warm start) pass it on and spare the
+        failed checks that would learn it again.  Settings of another method are ignored.
+        """
+        if settings.get("method") != "chebyshev":
+            return
+        for band, margin in enumerate(settings.get("probing_margin", [])):
+            self._margin[band] = max(self._margin.get(band, 1.0), float(margin))
 
     def get_state(self):
         """The kept plans per band (they select the map being iterated), for a checkpoint.
@@ -286,6 +299,9 @@ class ChebyshevEngine:
         kept = self._plans.get(band)
         if kept is not None and (kept.accuracy, kept.T) == (acc, T) and radius <= kept.scale:
             return kept
+        if (kept is not None and acc < kept.accuracy and kept.T == T
+                and self.probing_model == "measured" and not self.probing_distance):
+            self._check_level(band, kept)
         scale = spectral_window(radius, self.bound_safety)
         M = self.num_moments or moments_for_tolerance(T, scale, acc / 2)
         L = self.model.L
@@ -423,7 +439,7 @@ class ChebyshevEngine:
                 coarse = last[3]
             probing = self._measured_probing(band, entries, plan.probing_distance, num_classes,
                                              coarse)
-        self._verified[band] = probing
+        self._learn_margin(band, plan, probing)
         return {"estimate": plan.truncation + probing, "truncation": plan.truncation,
                 "probing": probing, "probing_distance": int(plan.probing_distance),
                 "num_moments": int(plan.num_moments), "tolerance": self.tolerance}
@@ -440,11 +456,31 @@ class ChebyshevEngine:
             return False
         larger = [d for d in probing_distances(self.model.L) if d > kept.probing_distance]
         self._dmin[band] = larger[0]
-        if kept.probing > 0 and self._verified.get(band, 0) > kept.probing:
-            self._margin[band] = max(self._margin.get(band, 1.0),
-                                     self._verified[band] / kept.probing)
         del self._plans[band]
         return True
+
+    def _learn_margin(self, band, plan, whole):
+        """Raise the band's plan margin to the ratio of a whole-lattice estimate to the plan's."""
+        if plan.probing > 0 and whole > plan.probing:
+            self._margin[band] = max(self._margin.get(band, 1.0), whole / plan.probing)
+
+    def _check_level(self, band, kept):
+        """Learn the margin from the whole lattice before a band's accuracy level tightens.
+
+        Every class of the last probes (those of the last :meth:`averages` call, made with the
+        ``kept`` plan) is compared with the refining colouring, as at convergence; this costs
+        the refining probes at the cheap level and spares the final level a failed check
+        (disordered bands have rare sites with errors several times those of a few classes).
+        """
+        last = self._last_probe.get(band)
+        if last is None or last[0] != kept or kept.probing_distance >= self.model.L:
+            return
+        _, onsite, delta, coarse = last
+        entries = self._entries(band, onsite, delta, kept.scale,
+                                tanh_coefficients(kept.T, kept.scale, kept.num_moments))
+        C = int(colouring(self.model.L, kept.probing_distance).max()) + 1
+        self._learn_margin(band, kept, self._measured_probing(
+            band, entries, kept.probing_distance, C, coarse))
 
     def averages(self, band, onsite, delta, T, accuracy=None):
         """:class:`LocalAverages` of ``band`` for the given mean field.

@@ -61,6 +61,9 @@ class DenseEngine:
         """Nothing to remember between iterations (for a checkpoint)."""
         return {}
 
+    def inherit(self, settings):
+        """Nothing to take over from an earlier solve."""
+
     def set_state(self, state):
         """Restore :meth:`get_state` (nothing to restore)."""
 

@@ -232,7 +232,8 @@ def run(config, *, initial=None, callback=None, comm=None, checkpoint=None, rest
     ----------
     config : RunConfig
     initial : Result or SCFState, optional
-        Warm start.
+        Warm start; from a Result the engine also inherits what it learned
+        (``engine.inherit(result.solver_settings)``, e.g. the Chebyshev plan margins).
     callback : callable, optional
         Progress callback of :func:`largebdg.scf.solve`.
     comm : mpi4py communicator, optional
@@ -274,6 +275,7 @@ def run(config, *, initial=None, callback=None, comm=None, checkpoint=None, rest
     model, dens = build_model(config)
     engine = make_engine(config.solver.method, model, comm=comm, **config.engine_options())
     if isinstance(initial, Result):
+        engine.inherit(initial.solver_settings)
         initial = initial.state()
     s = config.solver
     t0 = time.perf_counter()

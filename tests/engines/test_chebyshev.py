@@ -187,6 +187,44 @@ def test_automatic_plan_meets_its_tolerance_with_probing_active(states_L32):
     assert min(distances) < 16, distances
 
 
+def test_margin_is_learned_on_the_whole_lattice_before_the_level_tightens(states_L32):
+    """Before a band's accuracy level tightens, the engine measures the kept plan on every
+    colour class and raises the band's margin to (whole-lattice estimate) / (plan estimate),
+    the same number a separate engine with that plan reports at convergence."""
+    model, state, T = states_L32[1]  # random disorder, T = 0.098
+    band = 0
+    onsite, delta = model.onsite(band, state.density[band], state.mu[band]), state.delta[band]
+    engine = ChebyshevEngine(model, tolerance=1e-3)
+    engine.averages(band, onsite, delta, T, accuracy=1e-2)
+    kept = engine.last[band]
+    assert kept.probing_distance < model.L and kept.probing > 0
+    engine.averages(band, onsite, delta, T, accuracy=1e-3)
+    reference = ChebyshevEngine(model, num_moments=kept.num_moments,
+                                probing_distance=kept.probing_distance)
+    reference.averages(band, onsite, delta, T)
+    whole = reference.error_estimate(band, onsite, delta, T)["probing"]
+    margin = engine.settings()["probing_margin"][band]
+    assert margin == pytest.approx(max(1.0, whole / kept.probing), rel=1e-12)
+    assert engine.last[band].accuracy == 1e-3
+
+
+def test_a_warm_started_run_inherits_the_plan_margins():
+    """``run(config, initial=result)`` passes the Chebyshev margins on (sweeps, studies); a dense
+    result passes nothing."""
+    cfg = paper_config(16, method="chebyshev", tol=1e-4, solver={"T": 0.098, "method":
+                                                                 "chebyshev", "max_iter": 3})
+    with pytest.warns(Warning):
+        first = run(cfg)
+    first.solver_settings["probing_margin"] = [7.5, 1.0]
+    with pytest.warns(Warning):
+        second = run(cfg, initial=first)
+    assert second.solver_settings["probing_margin"][0] >= 7.5
+    first.solver_settings["method"] = "dense"
+    with pytest.warns(Warning):
+        third = run(cfg, initial=first)
+    assert third.solver_settings["probing_margin"][0] < 7.5
+
+
 @pytest.mark.parametrize("setting", ["chebyshev.num_moments=40", "chebyshev.probing_distance=2"])
 def test_too_coarse_hand_settings_are_never_called_converged(setting):
     """Issue 10, item 1: hand-set settings too coarse for the tolerance give converged = False."""
