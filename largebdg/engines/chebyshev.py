@@ -21,17 +21,20 @@ Error control.  The tolerance is split evenly between truncation and probing.
 The truncation error is bounded by the neglected tail of the tanh series
 (:func:`~largebdg.kpm.coefficients.truncation_bound`).  The probing error is
 measured, not modelled: the entries at the sites of a few colour classes are
-probed again with a colouring of twice (1.5 times for three segments per axis) the spacing
-(:func:`~largebdg.kpm.probing.refinement_distance`), whose own error is far
-smaller, so their difference is the probing error at every site of those classes -- whole sublattices spread over the sample, so the
-rare large errors of big clean puddles are seen.  The estimate is that
-difference times :data:`REFINEMENT_SAFETY`.  A plan takes the cheapest
-distance whose estimate on ``plan_classes`` classes, times the band's margin,
-stays below :data:`PLAN_HEADROOM` of the budget; disorder that localises a band shortens its d automatically.
-The margin starts at 1 and becomes the ratio of the whole-lattice estimate to
-the plan's own whenever a check fails (disordered bands have rare sites with
-errors up to ten times those of a few classes; clean ones do not).  ``probing_model="clean"``
-uses instead the worst-case model of the clean band
+probed again with a colouring of twice the spacing (1.5 times for three
+segments per axis; :func:`~largebdg.kpm.probing.refinement_distance`), whose own
+error is far smaller, so their difference is the probing error at every site of
+those classes -- whole sublattices spread over the sample, so the rare large
+errors of big clean puddles are seen.  The estimate is that difference times
+:data:`REFINEMENT_SAFETY`.  A plan takes the cheapest distance whose estimate on
+``plan_classes`` classes, times the band's margin, stays below
+:data:`PLAN_HEADROOM` of the budget; disorder that localises a band shortens its
+d automatically.  The margin starts at 1 and is raised to the ratio of the
+whole-lattice estimate to the plan's own whenever the whole lattice is measured:
+before a band's accuracy level tightens and at every check (disordered bands
+have rare sites with errors up to ten times those of a few classes; clean ones
+do not); warm-started runs inherit it (:meth:`ChebyshevEngine.inherit`).
+``probing_model="clean"`` uses instead the worst-case model of the clean band
 (:func:`~largebdg.kpm.probing.choose_distance`, typically a few hundred times
 above the realised error).  At convergence :meth:`ChebyshevEngine.error_estimate`
 re-measures the error on the final mean field with ``verify_fraction`` of the
