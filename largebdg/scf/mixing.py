@@ -55,7 +55,7 @@ class AndersonMixer:
         Relative singular-value cut-off of the least-squares problem.
     """
 
-    def __init__(self, beta=0.5, history=8, rcond=1e-10, restart_factor=10.0,
+    def __init__(self, beta=1.0, history=8, rcond=1e-10, restart_factor=10.0,
                  max_step_factor=1000.0):
         self.beta = beta
         self.history = history
