@@ -30,10 +30,7 @@ from largebdg.workflows.run import build_model
 def apply_map(model, engine, T, delta, density, mu):
     """One evaluation of the mean-field map (gap equations 9a-b, densities) at fixed mu."""
     avg = [engine.averages(b, model.onsite(b, density[b], mu[b]), delta[b], T) for b in range(2)]
-    F = np.array([a.F for a in avg])
-    g1, g2 = model.g
-    return (np.array([g1 * F[0] + model.g12 * F[1], g2 * F[1] + model.g12 * F[0]]),
-            np.array([a.n for a in avg]))
+    return model.gaps([a.F for a in avg]), np.array([a.n for a in avg])
 
 
 def main():

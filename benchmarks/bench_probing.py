@@ -47,13 +47,12 @@ def main():
                                         band1=BAND1[args.kind](args.seed)))
     s = initial_state(model, T)
     warm = ChebyshevEngine(model, tolerance=1e-2)
-    g1, g2 = model.g
     for _ in range(3):
         av = [warm.averages(b, model.onsite(b, s.density[b], s.mu[b]), s.delta[b], T)
               for b in range(2)]
         F = np.array([a.F for a in av])
         s.density = np.array([a.n for a in av])
-        s.delta = np.array([g1 * F[0] + model.g12 * F[1], g2 * F[1] + model.g12 * F[0]])
+        s.delta = model.gaps(F)
     reference = ChebyshevEngine(model, tolerance=1e-3, start_vectors="unit")
     print(f"# L = {L}, T = {T}, {args.kind} disorder (seed {args.seed}); errors in tau units")
     print("# band  d  realised  estimate(all classes)  realised/estimate  plan(4 classes)")

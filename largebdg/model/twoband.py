@@ -81,6 +81,13 @@ class TwoBandModel:
         """Number of lattice sites L*L."""
         return self.L * self.L
 
+    def gaps(self, F):
+        r"""Gap equations (paper Eqs. 9a-b): :math:`\Delta_1 = g_1 F_1 + g_{12} F_2`,
+        :math:`\Delta_2 = g_2 F_2 + g_{12} F_1`, for anomalous averages ``F`` of shape (2, N)."""
+        F = np.asarray(F)
+        g1, g2 = self.g
+        return np.array([g1 * F[0] + self.g12 * F[1], g2 * F[1] + self.g12 * F[0]])
+
     def onsite(self, band, density, mu):
         r"""Particle-block diagonal :math:`V_{\nu i} - g_\nu n_{\nu i}/2 - \mu_\nu` of one band.
 

@@ -143,7 +143,6 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
     checkpoint_seconds = v.real("checkpoint_seconds", checkpoint_seconds, 0.0, allow_inf=True)
     v.positive_int("checkpoint_iterations", checkpoint_iterations, minimum=0)
     N = model.n_sites
-    g1, g2 = model.g
     state = initial if initial is not None else initial_state(model, T)
     chem = ChemicalPotentialUpdate(model, T)
     schedule = engine.accuracy_schedule
@@ -172,7 +171,7 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
         )
         F = np.array([a.F for a in avg])
         n_out = np.array([a.n for a in avg])
-        delta_out = np.array([g1 * F[0] + model.g12 * F[1], g2 * F[1] + model.g12 * F[0]])
+        delta_out = model.gaps(F)
         nbar = n_out.mean(axis=1)
         mu_out = chem.update(s.mu, nbar)
         out = SCFState(delta_out, n_out, mu_out)
