@@ -7,8 +7,9 @@ on the same input mean field x (the result's gaps, densities and chemical potent
 
 * ``|G_dense(x) - x|``: the residual of the exact map (gaps, densities), i.e. the distance of the
   Chebyshev result from self-consistency of the exact equations;
-* ``|G_cheb(x) - x|``: the same for the Chebyshev map with the result's settings (the solve's own
-  residual, below its ``tol``);
+* ``|G_cheb(x) - x|``: the same for a fresh Chebyshev engine with the result's tolerance (its
+  plan is made anew on x, so it may differ from the solve's last plan, printed as
+  ``chebyshev_plan``);
 * ``|G_cheb(x) - G_dense(x)|``: the engine's error in the gaps (g times the error of F) and
   densities, against the engine's own error estimate (in units of tanh(H/2T) entries: the gaps'
   error is at most (g + g12) times it).
