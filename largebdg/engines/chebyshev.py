@@ -431,8 +431,6 @@ class ChebyshevEngine:
         L = self.model.L
         probing = 0.0
         if plan.probing_distance < L:
-            entries = self._entries(band, onsite, delta, plan.scale,
-                                    tanh_coefficients(T, plan.scale, plan.num_moments))
             C = int(colouring(L, plan.probing_distance).max()) + 1
             num_classes = int(np.ceil(self.verify_fraction * C))
             last = self._last_probe.get(band)
@@ -440,8 +438,7 @@ class ChebyshevEngine:
             if (num_classes == C and last is not None and last[0] == plan
                     and np.array_equal(last[1], onsite) and np.array_equal(last[2], delta)):
                 coarse = last[3]
-            probing = self._measured_probing(band, entries, plan.probing_distance, num_classes,
-                                             coarse)
+            probing = self._remeasure(band, plan, onsite, delta, num_classes, coarse)
         self._learn_margin(band, plan, probing)
         return {"estimate": plan.truncation + probing, "truncation": plan.truncation,
                 "probing": probing, "probing_distance": int(plan.probing_distance),
@@ -479,11 +476,14 @@ class ChebyshevEngine:
         if last is None or last[0] != kept or kept.probing_distance >= self.model.L:
             return
         _, onsite, delta, coarse = last
-        entries = self._entries(band, onsite, delta, kept.scale,
-                                tanh_coefficients(kept.T, kept.scale, kept.num_moments))
         C = int(colouring(self.model.L, kept.probing_distance).max()) + 1
-        self._learn_margin(band, kept, self._measured_probing(
-            band, entries, kept.probing_distance, C, coarse))
+        self._learn_margin(band, kept, self._remeasure(band, kept, onsite, delta, C, coarse))
+
+    def _remeasure(self, band, plan, onsite, delta, num_classes, coarse):
+        """:meth:`_measured_probing` of ``plan``'s map on this mean field (``coarse``: probes)."""
+        entries = self._entries(band, onsite, delta, plan.scale,
+                                tanh_coefficients(plan.T, plan.scale, plan.num_moments))
+        return self._measured_probing(band, entries, plan.probing_distance, num_classes, coarse)
 
     def averages(self, band, onsite, delta, T, accuracy=None):
         """:class:`LocalAverages` of ``band`` for the given mean field.
