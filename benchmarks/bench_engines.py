@@ -42,14 +42,17 @@ def representative_state(L, seed=1):
 
 def one_iteration(L, method, tolerance, strategy="probing"):
     """Seconds for one iteration (two bands) and the settings used."""
+    from largebdg.config import apply_overrides
     from largebdg.engines.chebyshev import ChebyshevEngine
     from largebdg.engines.dense import DenseEngine
 
-    _, model, fields = representative_state(L)
+    cfg, model, fields = representative_state(L)
     if method == "dense":
         engine = DenseEngine(model)
     else:
-        engine = ChebyshevEngine(model, tolerance=tolerance, strategy=strategy)
+        cfg = apply_overrides(cfg, [f"chebyshev.tolerance={tolerance}",
+                                    f'chebyshev.strategy="{strategy}"'])
+        engine = ChebyshevEngine(model, **cfg.chebyshev.engine_options())  # as a solve would
         engine.averages(1, *fields[1], T)  # compile the kernel outside the timing
     t0 = time.perf_counter()
     avg = [engine.averages(b, *fields[b], T) for b in range(2)]
