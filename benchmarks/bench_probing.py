@@ -8,6 +8,7 @@ and the estimate on the four classes of a plan.
 
     python benchmarks/bench_probing.py 64 0.098 random 7
     python benchmarks/bench_probing.py 64 0.2 correlated 2
+    python benchmarks/bench_probing.py 128 0.025 random 1 --distances 32,42,64
 """
 
 import argparse
@@ -41,6 +42,8 @@ def main():
     parser.add_argument("T", type=float)
     parser.add_argument("kind", choices=tuple(BAND1))
     parser.add_argument("seed", type=int)
+    parser.add_argument("--distances", default="8,10,12,16,21,32",
+                        help="probing distances d < L to compare (default 8,10,12,16,21,32)")
     args = parser.parse_args()
     L, T = args.L, args.T
     model, _ = build_model(paper_config(L, T=T, method="chebyshev",
@@ -59,9 +62,7 @@ def main():
     for b in range(2):
         onsite, delta = model.onsite(b, s.density[b], s.mu[b]), s.delta[b]
         exact = tau(reference.averages(b, onsite, delta, T))
-        for d in (8, 10, 12, 16, 21, 32):
-            if d >= L:
-                continue
+        for d in [int(x) for x in args.distances.split(",") if int(x) < L]:
             engine = ChebyshevEngine(model, tolerance=1e-3, probing_distance=d)
             realised = np.abs(tau(engine.averages(b, onsite, delta, T)) - exact).max()
             full = engine.error_estimate(b, onsite, delta, T)["probing"]
