@@ -88,6 +88,13 @@ PLAN_HEADROOM = 0.75
 that the whole-lattice check at convergence, a maximum over more sites, does not fail on a
 borderline plan (at 128² such a failure cost six iterations and a second check,
 docs/performance.md)."""
+PLAN_SITES = 1024
+"""A plan's measurement uses at most this many refining probes (or as many as its distance
+has colours), drawn at random with the sites they cover: at large L every class has (L/d)²
+sites, each in a refining class of its own, and four whole classes would cost up to four
+times the probing pass itself (3844 refining against 1156 coarse vectors at 1024², d = 33).
+Never active up to L = 256 (at most 1024 refining classes meet four classes there); the
+whole-lattice measurements and the check at convergence are never sampled."""
 DEFAULTS = {"tolerance": 1e-3, "start_vectors": "probing", "block_size": 32,
             "backend": "numba", "bound_safety": BOUND_SAFETY, "probing_model": "measured",
             "plan_classes": 4, "verify_fraction": 1.0}
@@ -313,16 +320,17 @@ class ChebyshevEngine:
             d, probing = L, 0.0
         elif self.probing_distance:
             d = min(self.probing_distance, L)
-            probing = self._measured_probing(band, entries, d, self.plan_classes)
+            probing = self._measured_probing(band, entries, d, self.plan_classes, sample=True)
         elif self.probing_model == "clean":
             d = choose_distance(L, acc / 2, t=self.model.t[band],
                                 mu_tilde=self._clean_mu_tilde(band, T),
                                 delta=float(np.abs(delta).mean()), T=T)
-            probing = self._measured_probing(band, entries, d, self.plan_classes)
+            probing = self._measured_probing(band, entries, d, self.plan_classes, sample=True)
         else:
             floor = max(self._dmin.get(band, 0), kept.probing_distance if kept else 0)
             for d in [x for x in probing_distances(L) if x >= floor]:
-                probing = self._measured_probing(band, entries, d, self.plan_classes)
+                probing = self._measured_probing(band, entries, d, self.plan_classes,
+                                                 sample=True)
                 if probing * self._margin.get(band, 1.0) <= PLAN_HEADROOM * acc / 2:
                     break
         self._plans[band] = Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing)
@@ -365,13 +373,14 @@ class ChebyshevEngine:
             out = total
         return out
 
-    def _measured_probing(self, band, entries, d, num_classes, coarse=None):
+    def _measured_probing(self, band, entries, d, num_classes, coarse=None, sample=False):
         """Estimated largest probing error of distance d on ``num_classes`` random classes.
 
         The classes' probes (``coarse``, shape (4, N), if already known) are compared with
         those of the refining colouring
-        (:func:`~largebdg.kpm.probing.refinement_distance`) at the same sites; the classes
-        are drawn afresh on every call, the same on every rank.
+        (:func:`~largebdg.kpm.probing.refinement_distance`) at the same sites (with
+        ``sample``, those of at most :data:`PLAN_SITES` or C refining classes, drawn at
+        random); the draws are new on every call, the same on every rank.
         """
         L = self.model.L
         if d >= L:
@@ -383,9 +392,13 @@ class ChebyshevEngine:
         classes = np.sort(rng.choice(C, size=min(max(num_classes, 1), C), replace=False))
         if coarse is None:
             coarse = self._probe(entries, colour, classes)
-        sites = np.isin(colour, classes)
+        sites = np.flatnonzero(np.isin(colour, classes))
         fine_colour = colouring(L, refinement_distance(L, d))
-        fine = self._probe(entries, fine_colour, np.unique(fine_colour[sites]))
+        needed = np.unique(fine_colour[sites])
+        if sample and needed.size > max(PLAN_SITES, C):
+            needed = np.sort(rng.choice(needed, size=max(PLAN_SITES, C), replace=False))
+            sites = sites[np.isin(fine_colour[sites], needed)]
+        fine = self._probe(entries, fine_colour, needed)
         return REFINEMENT_SAFETY * float(np.abs(coarse[:, sites] - fine[:, sites]).max())
 
     def _map(self, fn, items):

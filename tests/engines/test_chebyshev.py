@@ -208,6 +208,32 @@ def test_margin_is_learned_on_the_whole_lattice_before_the_level_tightens(states
     assert engine.last[band].accuracy == 1e-3
 
 
+def test_a_plan_measures_a_bounded_sample_of_sites(states_L32, monkeypatch):
+    """A plan's refining probes stay bounded when its classes hold many sites (large L);
+    the whole-lattice estimate is never sampled.  L = 32, d = 6: five segments per axis,
+    C = 49 colours, four classes of 25 sites; with PLAN_SITES = 8 the plan compares 49 sites."""
+    import largebdg.engines.chebyshev as cheb
+
+    model, state, T = states_L32[1]
+    band = 1
+    onsite, delta = model.onsite(band, state.density[band], state.mu[band]), state.delta[band]
+    monkeypatch.setattr(cheb, "PLAN_SITES", 8)
+    engine = ChebyshevEngine(model, probing_distance=6)
+    probes = []
+    probe = engine._probe
+    monkeypatch.setattr(engine, "_probe", lambda e, labels, classes: (
+        probes.append((int(labels.max()) + 1, len(classes))), probe(e, labels, classes))[1])
+    engine.averages(band, onsite, delta, T)  # the plan: 4 classes, then the sampled sites
+    assert probes[0] == (49, 4)
+    assert probes[1][1] <= 49 < 100
+    plan = engine.last[band]
+    assert 0 < plan.probing
+    probes.clear()
+    whole = engine.error_estimate(band, onsite, delta, T)["probing"]
+    assert probes[-1][1] > 49  # every site's refining colour: not sampled
+    assert plan.probing <= whole
+
+
 def test_a_warm_started_run_inherits_the_plan_margins():
     """``run(config, initial=result)`` passes the Chebyshev margins on (sweeps, studies); a dense
     result passes nothing."""
