@@ -10,8 +10,7 @@ homogeneous entries between the site and the other sites of its colour class (a 
 variate) leaves only the inhomogeneous remainder as probing error.  This script measures that
 remainder against exact columns; nothing in the engine uses it yet.
 
-For the weak band (band 2) of a disordered mean field (three Chebyshev iterations at tolerance
-1e-2 from the uniform start, as in ``bench_probing.py``) and each probing distance d it prints
+For the weak band (band 2) of a disordered mean field (``bench_probing.disordered_field``) and each probing distance d it prints
 the realised largest error of the probed entries (tau units) without and with the subtraction
 (reference mean field: the band's mean onsite energy and mean gap).  First it checks the
 k-space entries against exact columns on a uniform field (L = 12).
@@ -33,14 +32,12 @@ from largebdg.engines import ChebyshevEngine  # noqa: E402
 from largebdg.kpm.coefficients import tanh_coefficients  # noqa: E402
 from largebdg.kpm.probing import colouring  # noqa: E402
 from largebdg.model.lattice import neighbour_index  # noqa: E402
-from largebdg.scf import initial_state  # noqa: E402
 from largebdg.workflows.run import build_model  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_probing import disordered_field, tau  # noqa: E402
+
 BAND = 1  # the weak band (band 2)
-
-
-def tau(avg):
-    return np.array([1 - avg.n, 2 * avg.F, -avg.bond_x, -avg.bond_y])
 
 
 def homogeneous_entries(L, t, e, delta, scale, coeffs):
@@ -100,15 +97,7 @@ def main():
     args = parser.parse_args()
     L, T = args.L, args.T
     check_uniform(T)
-    model, _ = build_model(paper_config(L, T=T, method="chebyshev", band1={
-        "kind": "random", "strength": 4.0, "density": 0.5, "seed": args.seed}))
-    s = initial_state(model, T)
-    warm = ChebyshevEngine(model, tolerance=1e-2)
-    for _ in range(3):
-        av = [warm.averages(b, model.onsite(b, s.density[b], s.mu[b]), s.delta[b], T)
-              for b in range(2)]
-        s.density = np.array([a.n for a in av])
-        s.delta = model.gaps(np.array([a.F for a in av]))
+    model, s = disordered_field(L, T, "random", args.seed)
     onsite, delta = model.onsite(BAND, s.density[BAND], s.mu[BAND]), s.delta[BAND]
     unit = ChebyshevEngine(model, tolerance=1e-3, start_vectors="unit")
     exact = tau(unit.averages(BAND, onsite, delta, T))

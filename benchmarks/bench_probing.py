@@ -36,6 +36,20 @@ def tau(avg):
     return np.array([1 - avg.n, 2 * avg.F, -avg.bond_x, -avg.bond_y])
 
 
+def disordered_field(L, T, kind, seed):
+    """Model and a disordered, not yet self-consistent mean field (SCFState): three Chebyshev
+    iterations at tolerance 1e-2 from the uniform start."""
+    model, _ = build_model(paper_config(L, T=T, method="chebyshev", band1=BAND1[kind](seed)))
+    s = initial_state(model, T)
+    warm = ChebyshevEngine(model, tolerance=1e-2)
+    for _ in range(3):
+        av = [warm.averages(b, model.onsite(b, s.density[b], s.mu[b]), s.delta[b], T)
+              for b in range(2)]
+        s.density = np.array([a.n for a in av])
+        s.delta = model.gaps(np.array([a.F for a in av]))
+    return model, s
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("L", type=int)
@@ -46,16 +60,7 @@ def main():
                         help="probing distances d < L to compare (default 8,10,12,16,21,32)")
     args = parser.parse_args()
     L, T = args.L, args.T
-    model, _ = build_model(paper_config(L, T=T, method="chebyshev",
-                                        band1=BAND1[args.kind](args.seed)))
-    s = initial_state(model, T)
-    warm = ChebyshevEngine(model, tolerance=1e-2)
-    for _ in range(3):
-        av = [warm.averages(b, model.onsite(b, s.density[b], s.mu[b]), s.delta[b], T)
-              for b in range(2)]
-        F = np.array([a.F for a in av])
-        s.density = np.array([a.n for a in av])
-        s.delta = model.gaps(F)
+    model, s = disordered_field(L, T, args.kind, args.seed)
     reference = ChebyshevEngine(model, tolerance=1e-3, start_vectors="unit")
     print(f"# L = {L}, T = {T}, {args.kind} disorder (seed {args.seed}); errors in tau units")
     print("# band  d  realised  estimate(all classes)  realised/estimate  plan(4 classes)")
