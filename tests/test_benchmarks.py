@@ -32,9 +32,9 @@ def chebyshev_file(tmp_path_factory):
     """A converged L = 12 Chebyshev result with its kpm stiffness, saved as a user's file."""
     result = run(paper_config(12, T=0.1, method="chebyshev", tol=1e-4))
     assert result.converged
-    result = attach_stiffness(result, "kpm")
     path = tmp_path_factory.mktemp("bench") / "cheb12.h5"
     save_result(result, path)
+    attach_stiffness(path, "kpm")
     return path
 
 
