@@ -63,6 +63,13 @@ def seed(name, value):
     return int(value)
 
 
+def flag(name, value):
+    """Return ``value`` if it is a bool (a TOML true or false)."""
+    if not isinstance(value, bool):
+        raise ParameterError(f"'{name}' must be true or false, got {value!r}")
+    return value
+
+
 def choice(name, value, allowed):
     """Return ``value`` if it is one of ``allowed``."""
     if value not in allowed:

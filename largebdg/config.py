@@ -130,8 +130,7 @@ class ModelConfig:
             self, "filling",
             v.pair("model.filling", self.filling, 0.0, 2.0, low_open=True, high_open=True)
         )
-        if not isinstance(self.common_mu, bool):
-            raise ParameterError("'model.common_mu' must be true or false")
+        v.flag("model.common_mu", self.common_mu)
 
 
 @dataclass(frozen=True)
@@ -229,6 +228,8 @@ class ChebyshevConfig:
     CSR reference recursion); under MPI both split the start vectors over ranks.
     ``probing_model`` is ``"measured"`` (the probing error measured on the
     current mean field) or ``"clean"`` (the clean-band worst-case model);
+    ``control_variate`` lets plans subtract the homogeneous band's tails from
+    the probes where that measures smaller (a clean band at low T);
     ``threads`` the threads over blocks of start vectors (0: the cores
     available divided by the MPI ranks).  See docs/chebyshev.md.
     """
@@ -241,6 +242,7 @@ class ChebyshevConfig:
     kernel_backend: str = CHEBYSHEV_DEFAULTS["backend"]
     bound_safety: float = CHEBYSHEV_DEFAULTS["bound_safety"]
     probing_model: str = CHEBYSHEV_DEFAULTS["probing_model"]
+    control_variate: bool = CHEBYSHEV_DEFAULTS["control_variate"]
     threads: int = 0
 
     def __post_init__(self):
@@ -256,6 +258,7 @@ class ChebyshevConfig:
             self, "bound_safety", v.real("chebyshev.bound_safety", self.bound_safety, 0.0, 0.5)
         )
         v.choice("chebyshev.probing_model", self.probing_model, PROBING_MODELS)
+        v.flag("chebyshev.control_variate", self.control_variate)
         v.positive_int("chebyshev.threads", self.threads, minimum=0)
 
     def engine_options(self):
@@ -269,6 +272,7 @@ class ChebyshevConfig:
             backend=self.kernel_backend,
             bound_safety=self.bound_safety,
             probing_model=self.probing_model,
+            control_variate=self.control_variate,
             threads=self.threads or None,
         )
 

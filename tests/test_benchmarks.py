@@ -81,10 +81,9 @@ def test_compare_versions_lists_its_workloads():
     assert "full128" in out and "iter64_exact" in out
 
 
-def test_bench_control_variate_k_space_entries_are_exact():
+def test_bench_control_variate_prints_covered_errors():
     out = bench("bench_control_variate.py", 24, 0.2, "--distances", 8)
-    check = next(x for x in out.splitlines() if x.startswith("# check"))
-    # the same Chebyshev series on the same uniform field: rounding only (M ~ 100 steps)
-    assert float(check.split("=")[-1]) < 1e-10
     rows = [x.split() for x in out.splitlines() if not x.startswith("#")]
-    assert [int(r[0]) for r in rows] == [8] and float(rows[0][2]) > 0
+    assert [int(r[0]) for r in rows] == [8]
+    plain, engine, estimate = map(float, rows[0][2:5])
+    assert 0 < engine <= estimate and engine <= plain

@@ -26,7 +26,11 @@ segments per axis; :func:`~largebdg.kpm.probing.refinement_distance`), whose own
 error is far smaller, so their difference is the probing error at every site of
 those classes -- whole sublattices spread over the sample, so the rare large
 errors of big clean puddles are seen.  The estimate is that difference times
-:data:`REFINEMENT_SAFETY`.  A plan takes the cheapest distance whose estimate on
+:data:`REFINEMENT_SAFETY`.  With ``control_variate`` the same probes are also measured with
+the homogeneous band's tails subtracted (:func:`~largebdg.kpm.probing.class_tails` of the
+band's mean onsite energy and gap, same series, in k-space) and the plan keeps whichever
+estimate is smaller: a clean weak band at low T, whose entries decay over tens of sites,
+then needs a far shorter d; a localised band keeps the plain probes.  A plan takes the cheapest distance whose estimate on
 ``plan_classes`` classes, times the band's margin, stays below
 :data:`PLAN_HEADROOM` of the budget; disorder that localises a band shortens its
 d automatically.  The margin starts at 1 and is raised to the ratio of the
@@ -61,10 +65,11 @@ from .. import _validate as v
 from .._optional import rank_size, world
 from ..errors import ParameterError
 from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients, truncation_bound
-from ..kpm.probing import choose_distance, colouring, probing_distances, refinement_distance
+from ..kpm.probing import (choose_distance, class_tails, colouring, probing_distances,
+                           refinement_distance)
 from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
 from ..kpm.vectors import colour_blocks
-from ..model.clean import mu_for_filling, reference_temperature
+from ..model.clean import clean_blocks, mu_for_filling, reference_temperature
 from ..model.lattice import neighbour_index, neighbour_table
 from ..operators.petsc import PetscBdGOperator
 from ..operators.stencil import BdGStencil
@@ -97,7 +102,7 @@ Never active up to L = 256 (at most 1024 refining classes meet four classes ther
 whole-lattice measurements and the check at convergence are never sampled."""
 DEFAULTS = {"tolerance": 1e-3, "start_vectors": "probing", "block_size": 32,
             "backend": "numba", "bound_safety": BOUND_SAFETY, "probing_model": "measured",
-            "plan_classes": 4, "verify_fraction": 1.0}
+            "plan_classes": 4, "verify_fraction": 1.0, "control_variate": True}
 """Default settings of :class:`ChebyshevEngine` (and of the ``[chebyshev]`` config section)."""
 
 
@@ -117,6 +122,8 @@ class Plan:
         Bound of the truncation error (neglected tail of the tanh series).
     probing : float
         Estimated probing error (0 for unit start vectors).
+    control_variate : bool
+        Whether the homogeneous band's tails are subtracted from the probes.
     """
 
     accuracy: float
@@ -126,6 +133,7 @@ class Plan:
     probing_distance: int
     truncation: float
     probing: float
+    control_variate: bool = False
 
 
 class ChebyshevEngine:
@@ -155,6 +163,9 @@ class ChebyshevEngine:
         Colour classes measured per candidate distance when a plan is made.
     verify_fraction : float
         Fraction of the colour classes measured by :meth:`error_estimate`.
+    control_variate : bool
+        Let plans subtract the homogeneous band's tails from the probes where that measures
+        smaller (see the module docstring).
     threads : int, optional
         Threads over blocks of start vectors (default: the cores available to this
         process divided by the number of MPI ranks).
@@ -169,7 +180,8 @@ class ChebyshevEngine:
                  block_size=DEFAULTS["block_size"], backend=DEFAULTS["backend"],
                  bound_safety=DEFAULTS["bound_safety"], probing_model=DEFAULTS["probing_model"],
                  plan_classes=DEFAULTS["plan_classes"],
-                 verify_fraction=DEFAULTS["verify_fraction"], threads=None, comm=None):
+                 verify_fraction=DEFAULTS["verify_fraction"],
+                 control_variate=DEFAULTS["control_variate"], threads=None, comm=None):
         v.choice("backend", backend, BACKENDS)
         v.choice("start_vectors", start_vectors, START_VECTORS)
         v.choice("probing_model", probing_model, PROBING_MODELS)
@@ -184,6 +196,7 @@ class ChebyshevEngine:
         self.probing_model = probing_model
         self.plan_classes = plan_classes
         self.verify_fraction = verify_fraction
+        self.control_variate = bool(control_variate)
         self.comm = world() if comm is None else comm
         self.rank, self.size = rank_size(self.comm)
         self.threads = threads or max(1, len(os.sched_getaffinity(0)) // self.size)
@@ -237,6 +250,7 @@ class ChebyshevEngine:
             "bound_safety": self.bound_safety, "mpi_ranks": self.size, "threads": self.threads,
             "probing_model": self.probing_model, "plan_classes": self.plan_classes,
             "verify_fraction": self.verify_fraction,
+            "control_variate": [self.last[b].control_variate for b in bands],
             "num_moments": [self.last[b].num_moments for b in bands],
             "probing_distance": [self.last[b].probing_distance for b in bands],
             "spectral_bound": [self.last[b].scale for b in bands],
@@ -265,7 +279,8 @@ class ChebyshevEngine:
         measured probing error, so that a resumed solve makes the same choices.
         """
         return {"plans": {str(b): [p.accuracy, p.T, p.scale, p.num_moments, p.probing_distance,
-                                   p.truncation, p.probing] for b, p in self._plans.items()},
+                                   p.truncation, p.probing, int(p.control_variate)]
+                          for b, p in self._plans.items()},
                 "dmin": {str(b): int(d) for b, d in self._dmin.items()},
                 "margin": {str(b): float(x) for b, x in self._margin.items()},
                 "sample_round": int(self._sample_round)}
@@ -273,7 +288,7 @@ class ChebyshevEngine:
     def set_state(self, state):
         """Restore the plans returned by :meth:`get_state`."""
         self._plans = {int(k): Plan(float(p[0]), float(p[1]), float(p[2]), int(p[3]), int(p[4]),
-                                    float(p[5]), float(p[6]))
+                                    float(p[5]), float(p[6]), bool(p[7]) if len(p) > 7 else False)
                        for k, p in state.get("plans", {}).items()}
         self._dmin = {int(k): int(d) for k, d in state.get("dmin", {}).items()}
         self._margin = {int(k): float(x) for k, x in state.get("margin", {}).items()}
@@ -315,26 +330,48 @@ class ChebyshevEngine:
         scale = spectral_window(radius, self.bound_safety)
         M = self.num_moments or moments_for_tolerance(T, scale, acc / 2)
         L = self.model.L
-        entries = self._entries(band, onsite, delta, scale, tanh_coefficients(T, scale, M))
+        coeffs = tanh_coefficients(T, scale, M)
+        entries = self._entries(band, onsite, delta, scale, coeffs)
+        reference = (self._reference(band, onsite, delta, scale, coeffs)
+                     if self.control_variate and self.start_vectors == "probing" else None)
+
+        def measured(d):  # the smaller of the plain and the corrected estimate
+            plain, corrected = self._measured_probing(band, entries, d, self.plan_classes,
+                                                      sample=True, reference=reference)
+            return min(plain, corrected), corrected < plain
+
+        cv = False
         if self.start_vectors == "unit":
             d, probing = L, 0.0
         elif self.probing_distance:
             d = min(self.probing_distance, L)
-            probing = self._measured_probing(band, entries, d, self.plan_classes, sample=True)
+            probing, cv = measured(d)
         elif self.probing_model == "clean":
             d = choose_distance(L, acc / 2, t=self.model.t[band],
                                 mu_tilde=self._clean_mu_tilde(band, T),
                                 delta=float(np.abs(delta).mean()), T=T)
-            probing = self._measured_probing(band, entries, d, self.plan_classes, sample=True)
+            probing, cv = measured(d)
         else:
             floor = max(self._dmin.get(band, 0), kept.probing_distance if kept else 0)
             for d in [x for x in probing_distances(L) if x >= floor]:
-                probing = self._measured_probing(band, entries, d, self.plan_classes,
-                                                 sample=True)
+                probing, cv = measured(d)
                 if probing * self._margin.get(band, 1.0) <= PLAN_HEADROOM * acc / 2:
                     break
-        self._plans[band] = Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing)
+        self._plans[band] = Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing,
+                                 cv and d < L)
         return self._plans[band]
+
+    def _reference(self, band, onsite, delta, scale, coeffs):
+        """Blocks (pp, ph) of the expanded tanh for the band's mean onsite energy and gap.
+
+        :func:`~largebdg.model.clean.clean_blocks` of the same Chebyshev series (so the
+        subtracted tails carry the same truncation as the probes).
+        """
+        def series(E):
+            return np.polynomial.chebyshev.chebval(E / scale, coeffs)
+
+        return clean_blocks(self.model.L, self.model.t[band], -float(np.mean(onsite)),
+                            float(np.mean(delta)), series)
 
     def _entries(self, band, onsite, delta, scale, coeffs):
         """``entries(X0, rows, cols)``: the entries of tanh(H/2T) X0 the engine reads."""
@@ -373,7 +410,8 @@ class ChebyshevEngine:
             out = total
         return out
 
-    def _measured_probing(self, band, entries, d, num_classes, coarse=None, sample=False):
+    def _measured_probing(self, band, entries, d, num_classes, coarse=None, sample=False,
+                          reference=None):
         """Estimated largest probing error of distance d on ``num_classes`` random classes.
 
         The classes' probes (``coarse``, shape (4, N), if already known) are compared with
@@ -381,10 +419,17 @@ class ChebyshevEngine:
         (:func:`~largebdg.kpm.probing.refinement_distance`) at the same sites (with
         ``sample``, those of at most :data:`PLAN_SITES` or C refining classes, drawn at
         random); the draws are new on every call, the same on every rank.
+
+        Returns
+        -------
+        plain, corrected : float
+            The estimate for the probes as they are and with the homogeneous tails of
+            ``reference`` (blocks from :meth:`_reference`) subtracted from both colourings
+            (``inf`` without ``reference``).
         """
         L = self.model.L
         if d >= L:
-            return 0.0
+            return 0.0, 0.0
         colour = colouring(L, d)
         C = int(colour.max()) + 1
         rng = np.random.default_rng([L, band, self._sample_round])
@@ -399,7 +444,13 @@ class ChebyshevEngine:
             needed = np.sort(rng.choice(needed, size=max(PLAN_SITES, C), replace=False))
             sites = sites[np.isin(fine_colour[sites], needed)]
         fine = self._probe(entries, fine_colour, needed)
-        return REFINEMENT_SAFETY * float(np.abs(coarse[:, sites] - fine[:, sites]).max())
+        difference = coarse[:, sites] - fine[:, sites]
+        plain = REFINEMENT_SAFETY * float(np.abs(difference).max())
+        if reference is None:
+            return plain, np.inf
+        tails = (class_tails(L, d, *reference)[:, sites]
+                 - class_tails(L, refinement_distance(L, d), *reference)[:, sites])
+        return plain, REFINEMENT_SAFETY * float(np.abs(difference - tails).max())
 
     def _map(self, fn, items):
         """Apply ``fn`` to every item, in ``threads`` threads (serial kernels release the GIL).
@@ -493,10 +544,17 @@ class ChebyshevEngine:
         self._learn_margin(band, kept, self._remeasure(band, kept, onsite, delta, C, coarse))
 
     def _remeasure(self, band, plan, onsite, delta, num_classes, coarse):
-        """:meth:`_measured_probing` of ``plan``'s map on this mean field (``coarse``: probes)."""
-        entries = self._entries(band, onsite, delta, plan.scale,
-                                tanh_coefficients(plan.T, plan.scale, plan.num_moments))
-        return self._measured_probing(band, entries, plan.probing_distance, num_classes, coarse)
+        """:meth:`_measured_probing` of ``plan``'s map on this mean field (``coarse``: probes).
+
+        The estimate of the probes as the plan uses them (with or without the control variate).
+        """
+        coeffs = tanh_coefficients(plan.T, plan.scale, plan.num_moments)
+        entries = self._entries(band, onsite, delta, plan.scale, coeffs)
+        reference = (self._reference(band, onsite, delta, plan.scale, coeffs)
+                     if plan.control_variate else None)
+        plain, corrected = self._measured_probing(band, entries, plan.probing_distance,
+                                                  num_classes, coarse, reference=reference)
+        return corrected if plan.control_variate else plain
 
     def averages(self, band, onsite, delta, T, accuracy=None):
         """:class:`LocalAverages` of ``band`` for the given mean field.
@@ -511,4 +569,7 @@ class ChebyshevEngine:
         entries = self._entries(band, onsite, delta, plan.scale, coeffs)
         out = self._probe(entries, colour, np.arange(int(colour.max()) + 1))
         self._last_probe[band] = (plan, np.array(onsite), np.array(delta), out)
+        if plan.control_variate:
+            out = out - class_tails(self.model.L, plan.probing_distance,
+                                    *self._reference(band, onsite, delta, plan.scale, coeffs))
         return LocalAverages.from_tau(*out)

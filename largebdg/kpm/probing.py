@@ -9,6 +9,12 @@ lattice vectors, which decay with distance on the scale of the thermal
 length :math:`\hbar v_F / \pi T` and the coherence length
 :math:`\hbar v_F / \Delta` (and faster where disorder localises the states).
 
+Control variate (:func:`class_tails`): much of that sum, at low temperature where the
+entries decay slowly, is the tail of the *homogeneous* band (the band's mean onsite energy
+and gap), which is known on every offset from the same Chebyshev series in k-space
+(:func:`largebdg.model.clean.clean_blocks`); subtracting it from the probed entries leaves
+only the inhomogeneous remainder as probing error.
+
 Error model (:func:`probing_error`): that sum is evaluated for the clean band
 with the same filling, gap and temperature, exactly on the L x L torus by FFT;
 :func:`choose_distance` takes the smallest d whose modelled error is below
@@ -17,11 +23,12 @@ disorder shortens the decay; tests check the real error against it.
 """
 
 import numpy as np
+import scipy.sparse
 
 from .. import _validate as v
 from ..model.clean import clean_tau
 
-__all__ = ["axis_colours", "colouring", "probing_error", "choose_distance", "probing_distances",
+__all__ = ["axis_colours", "colouring", "class_tails", "probing_error", "choose_distance", "probing_distances",
            "refinement_distance", "square_lattice_vectors", "sheared_colouring", "sublattices",
            "sublattice_vectors", "shortest_vector"]
 
@@ -47,6 +54,44 @@ def colouring(L, d):
     cx = axis_colours(L, min(d, L))
     C = cx.max() + 1
     return (cx[None, :] + C * cx[:, None]).ravel()
+
+
+def class_tails(L, d, pp, ph):
+    r"""Entries a probe of ``colouring(L, d)`` adds at each site, for a translation-invariant tau.
+
+    For a site i of colour class c, the probe reads
+    :math:`\sum_{j \in c,\, j \ne i} \tau_{r j}` beyond the wanted entry
+    :math:`\tau_{r i}`, with the rows r of :meth:`largebdg.engines.base.LocalAverages.from_tau`
+    (i, its hole partner, i + x and i + y).  For a tau that depends only on the separation
+    (blocks ``pp``, ``ph`` from :func:`largebdg.model.clean.clean_blocks`) this sum is a
+    product of one sum per axis over the positions of equal colour, computed in O(L² q)
+    with q = floor(L/d) segments.
+
+    Parameters
+    ----------
+    L, d : int
+        Lattice size and probing distance.
+    pp, ph : ndarray, shape (L, L)
+        Particle-particle and particle-hole blocks indexed ``[y, x]`` by the separation
+        row minus column.
+
+    Returns
+    -------
+    ndarray, shape (4, L*L)
+        The (tau_ii, tau_hole, tau_x, tau_y) tails, site index x + L*y.
+    """
+    cx = axis_colours(L, min(d, L))
+    x = np.arange(L)
+    same = cx[:, None] == cx[None, :]  # [x, x'] of equal colour
+    rows, cols = np.nonzero(same)
+    # P[x, o] = 1 for the offsets o = x - x' (mod L) to the positions x' of x's colour
+    P = scipy.sparse.csr_matrix((np.ones(rows.size), (rows, (x[rows] - cols) % L)), shape=(L, L))
+    out = np.empty((4, L * L))
+    for a, (table, sy, sx) in enumerate([(pp, 0, 0), (ph, 0, 0), (pp, 0, 1), (pp, 1, 0)]):
+        G = np.roll(table, (-sy, -sx), axis=(0, 1))  # G[oy, ox] = table[oy + sy, ox + sx]
+        tail = P @ (P @ G.T).T  # sum over offsets (oy, ox) of both axes' colours
+        out[a] = tail.ravel() - G[0, 0]
+    return out
 
 
 def square_lattice_vectors(L, d):

@@ -94,6 +94,7 @@ __all__ = [
     "band_compressibility",
     "mu_for_filling",
     "clean_chemical_potentials",
+    "clean_blocks",
     "clean_tau",
     "uniform_band_stiffness",
     "normal_state_stiffness",
@@ -834,23 +835,51 @@ def clean_chemical_potentials(model, T):
     return np.array(clean.mu, dtype=float)
 
 
+def clean_blocks(L, t, mu_tilde, delta, func):
+    r"""Real-space blocks of :math:`f(H)` of a clean band with a uniform gap.
+
+    :math:`H_{\mathbf k} = \xi_{\mathbf k}\sigma_z + \Delta\sigma_x` with
+    :math:`\xi_{\mathbf k} = -2t(\cos k_x + \cos k_y) - \tilde\mu` (paper Eqs. 11-12 for a
+    uniform band) has eigenvalues :math:`\pm E_{\mathbf k}`, so
+    :math:`f(H_{\mathbf k}) = \tfrac12[f(E) + f(-E)] + \tfrac{1}{2E}[f(E) - f(-E)] H_{\mathbf k}`;
+    an inverse FFT gives the blocks at every separation on the L x L torus.
+
+    Parameters
+    ----------
+    L : int
+    t, mu_tilde, delta : float
+        Hopping, Fermi level after the Hartree shift (minus the uniform onsite energy) and gap.
+    func : callable
+        Vectorised real function of the energy.
+
+    Returns
+    -------
+    pp, ph : ndarray, shape (L, L)
+        Particle-particle and particle-hole blocks as functions of the separation ``[y, x]``.
+    """
+    k = 2 * np.pi * np.fft.fftfreq(L)
+    xi = -2 * t * (np.cos(k)[None, :] + np.cos(k)[:, None]) - mu_tilde
+    E = np.sqrt(xi**2 + delta**2)
+    up, down = func(E), func(-E)
+    odd = np.divide(up - down, 2 * E, out=np.zeros_like(E), where=E > 0)  # E = 0: xi = delta = 0
+    pp = np.fft.ifft2((up + down) / 2 + odd * xi).real
+    ph = np.fft.ifft2(odd * delta).real
+    return pp, ph
+
+
 def clean_tau(L, t, mu_tilde, delta, T):
     r"""Real-space blocks of :math:`\tanh(H/2T)` of a clean band with a uniform gap.
+
+    :func:`clean_blocks` of :math:`\tanh(E/2T)`: the momentum averages of
+    :math:`\xi\tanh(E/2T)/E` and :math:`\Delta\tanh(E/2T)/E`.
 
     Returns
     -------
     pp, ph : ndarray, shape (L, L)
         Particle-particle and particle-hole blocks as functions of the
-        separation ``[y, x]`` on the L x L torus (by FFT of the momentum
-        averages of :math:`\xi\tanh(E/2T)/E` and :math:`\Delta\tanh(E/2T)/E`).
+        separation ``[y, x]`` on the L x L torus.
     """
-    k = 2 * np.pi * np.fft.fftfreq(L)
-    xi = -2 * t * (np.cos(k)[None, :] + np.cos(k)[:, None]) - mu_tilde
-    E = np.sqrt(xi**2 + delta**2)
-    th = np.tanh(E / (2 * T)) / E
-    pp = np.fft.ifft2(xi * th).real  # tau_pp(r) (momentum average of xi tanh / E)
-    ph = np.fft.ifft2(delta * th).real
-    return pp, ph
+    return clean_blocks(L, t, mu_tilde, delta, lambda E: np.tanh(E / (2 * T)))
 
 
 def uniform_band_stiffness(T, mu_tilde, delta, *, t=1.0, L):

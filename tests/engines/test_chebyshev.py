@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from _helpers import TOL_CHEB_DEFAULT, paper_config
+from _helpers import TOL_CHEB_DEFAULT, TOL_SAME, paper_config
 
 from largebdg.engines import dense
 from largebdg.engines.chebyshev import ChebyshevEngine
@@ -164,6 +164,42 @@ def test_measured_probing_error_covers_the_realised_error(states_L32):
                 assert estimate["probing"] <= 4 * realised  # and it is not a loose bound
                 checked += 1
     assert checked == 24
+
+
+def test_control_variate_is_exact_for_a_uniform_field():
+    """On a uniform mean field the probes minus the homogeneous tails are the unit-vector
+    entries of the same series (the reference is exact), at every probing distance."""
+    from largebdg.workflows.run import build_model
+
+    model, _ = build_model(paper_config(16, T=0.05, band1={"kind": "none"}))
+    onsite, delta = np.full(model.n_sites, -0.3), np.full(model.n_sites, 0.08)
+    exact = _tau(ChebyshevEngine(model, start_vectors="unit").averages(1, onsite, delta, 0.05))
+    for d in (4, 5, 8):
+        engine = ChebyshevEngine(model, probing_distance=d)
+        probed = _tau(engine.averages(1, onsite, delta, 0.05))
+        assert engine.last[1].control_variate
+        assert np.abs(probed - exact).max() < TOL_SAME
+        plain = ChebyshevEngine(model, probing_distance=d, control_variate=False)
+        assert np.abs(_tau(plain.averages(1, onsite, delta, 0.05)) - exact).max() > 1e-3
+
+
+def test_control_variate_cuts_the_weak_band_probing_error(states_L32):
+    """Disordered band 1, clean weak band 2 at T = 0.05 (L = 32, d = 8): the plan subtracts
+    the homogeneous tails, its estimate covers the realised error, which is at least five
+    times below that of the plain probes (measured 7x; 10-100x for band 2 in the other
+    states); without ``control_variate`` the plain probes are used."""
+    model, state, T = states_L32[0]
+    band = 1
+    onsite, delta = model.onsite(band, state.density[band], state.mu[band]), state.delta[band]
+    exact = _tau(ChebyshevEngine(model, start_vectors="unit").averages(band, onsite, delta, T))
+    realised, chosen = {}, {}
+    for cv in (True, False):
+        engine = ChebyshevEngine(model, probing_distance=8, control_variate=cv)
+        realised[cv] = np.abs(_tau(engine.averages(band, onsite, delta, T)) - exact).max()
+        chosen[cv] = engine.last[band].control_variate
+        assert realised[cv] <= engine.error_estimate(band, onsite, delta, T)["probing"]
+    assert chosen == {True: True, False: False}
+    assert realised[True] < realised[False] / 5
 
 
 def test_automatic_plan_meets_its_tolerance_with_probing_active(states_L32):

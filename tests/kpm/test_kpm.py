@@ -106,6 +106,34 @@ def test_probing_error_model_bounds_clean_band():
         assert real > 0.1 * model  # a bound, but not a vacuous one
 
 
+@pytest.mark.parametrize("mu, delta", [(-1.0, 0.3), (0.4, 0.0)])
+def test_class_tails_are_the_probing_error_of_a_clean_band(mu, delta):
+    """For a clean band the probes of every colouring (even and uneven segments) minus
+    ``class_tails`` of its k-space blocks are the exact entries of tanh(H/2T): the control
+    variate removes the whole probing error (rows: site, hole, +x and +y neighbours)."""
+    from largebdg.kpm.probing import class_tails
+    from largebdg.model.clean import clean_tau
+
+    L, T = 16, 0.2
+    N = L * L
+    H = BdGPattern(L).matrix(1.0, np.full(N, -mu), np.full(N, delta)).toarray()
+    E, W = np.linalg.eigh(H)
+    tau = (W * np.tanh(E / (2 * T))) @ W.T
+    sites = np.arange(N)
+    rows = [sites, N + sites, neighbour_index(L, "x"), neighbour_index(L, "y")]
+    for d in (4, 5, 6, 8, 16):
+        col = colouring(L, d)
+        X = np.zeros((2 * N, col.max() + 1))
+        X[sites, col] = 1
+        Y = tau @ X
+        probed = np.array([Y[r, col] for r in rows])
+        exact = np.array([tau[r, sites] for r in rows])
+        tails = class_tails(L, d, *clean_tau(L, 1.0, mu, delta, T))
+        assert np.abs(probed - tails - exact).max() < TOL_SAME
+        if d < L:
+            assert np.abs(probed - exact).max() > 1e-4  # there was an error to remove
+
+
 def test_local_dos_matches_broadened_dense(rng):
     from largebdg.kpm.dos import local_dos, local_moments
 
