@@ -64,6 +64,14 @@ def test_bench_dense_residual(chebyshev_file):
     assert max(out["dense_residual"]["max_gap_band"]) < 1e-2
 
 
+def test_iteration_on_field_times_the_stored_field(chebyshev_file, tmp_path):
+    field = tmp_path / "field.npz"
+    bench("iteration_on_field.py", "save", chebyshev_file, field)
+    out = json.loads(bench("iteration_on_field.py", "time", field))
+    assert out["L"] == 12 and out["T"] == 0.1 and out["seconds"] > 0
+    assert len(out["num_moments"]) == 2 and len(out["control_variate"]) == 2
+
+
 def test_bench_stiffness_kpm_covers_the_exact_value(chebyshev_file):
     out = bench("bench_stiffness_kpm.py", chebyshev_file)
     assert "covered (computed): 2/2" in out and "covered (stored): 2/2" in out

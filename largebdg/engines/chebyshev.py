@@ -30,14 +30,16 @@ errors of big clean puddles are seen.  The estimate is that difference times
 the homogeneous band's tails subtracted (:func:`~largebdg.kpm.probing.class_tails` of the
 band's mean onsite energy and gap, same series, in k-space) and the plan keeps whichever
 estimate is smaller: a clean weak band at low T, whose entries decay over tens of sites,
-then needs a far shorter d; a localised band keeps the plain probes.  A plan takes the cheapest distance whose estimate on
-``plan_classes`` classes, times the band's margin, stays below
-:data:`PLAN_HEADROOM` of the budget; disorder that localises a band shortens its
-d automatically.  The margin starts at 1 and is raised to the ratio of the
-whole-lattice estimate to the plan's own whenever the whole lattice is measured:
-before a band's accuracy level tightens and at every check (disordered bands
-have rare sites with errors up to ten times those of a few classes; clean ones
-do not); warm-started runs inherit it (:meth:`ChebyshevEngine.inherit`).
+then needs a far shorter d; a localised band keeps the plain probes.
+
+A plan takes the cheapest distance whose estimate on ``plan_classes`` classes, times the
+band's margin, stays below :data:`PLAN_HEADROOM` of the budget; disorder that localises a
+band shortens its d automatically.  The margin starts at 1 and is raised whenever the whole
+lattice is measured (before a band's accuracy level tightens and at every check) to the
+ratio of the whole-lattice estimate to what ``plan_classes`` random classes of the same
+field typically show (disordered bands have rare sites with errors up to ten times those of
+a few classes; clean ones do not); warm-started runs inherit it
+(:meth:`ChebyshevEngine.inherit`).
 ``probing_model="clean"`` uses instead the worst-case model of the clean band
 (:func:`~largebdg.kpm.probing.choose_distance`, typically a few hundred times
 above the realised error).  At convergence :meth:`ChebyshevEngine.error_estimate`
@@ -337,8 +339,8 @@ class ChebyshevEngine:
 
         def measured(d):  # the smaller of the plain and the corrected estimate
             plain, corrected = self._measured_probing(band, entries, d, self.plan_classes,
-                                                      sample=True, reference=reference)
-            return min(plain, corrected), corrected < plain
+                                                      sample=True, reference=reference).max(1)
+            return min(plain, corrected), bool(corrected < plain)
 
         cv = False
         if self.start_vectors == "unit":
@@ -422,14 +424,15 @@ class ChebyshevEngine:
 
         Returns
         -------
-        plain, corrected : float
-            The estimate for the probes as they are and with the homogeneous tails of
-            ``reference`` (blocks from :meth:`_reference`) subtracted from both colourings
-            (``inf`` without ``reference``).
+        ndarray, shape (2, K)
+            Per measured class, the estimate for the probes as they are (row 0) and with the
+            homogeneous tails of ``reference`` (blocks from :meth:`_reference`) subtracted
+            from both colourings (row 1, ``inf`` without ``reference``); the estimate of the
+            classes together is the maximum of a row.  (One class of zeros for d >= L.)
         """
         L = self.model.L
         if d >= L:
-            return 0.0, 0.0
+            return np.zeros((2, 1))
         colour = colouring(L, d)
         C = int(colour.max()) + 1
         rng = np.random.default_rng([L, band, self._sample_round])
@@ -445,12 +448,18 @@ class ChebyshevEngine:
             sites = sites[np.isin(fine_colour[sites], needed)]
         fine = self._probe(entries, fine_colour, needed)
         difference = coarse[:, sites] - fine[:, sites]
-        plain = REFINEMENT_SAFETY * float(np.abs(difference).max())
-        if reference is None:
-            return plain, np.inf
-        tails = (class_tails(L, d, *reference)[:, sites]
-                 - class_tails(L, refinement_distance(L, d), *reference)[:, sites])
-        return plain, REFINEMENT_SAFETY * float(np.abs(difference - tails).max())
+        out = np.full((2, classes.size), np.inf)
+
+        def per_class(row, errors):  # the largest error of each class's measured sites
+            largest = np.zeros(C)
+            np.maximum.at(largest, colour[sites], np.abs(errors).max(axis=0))
+            out[row] = REFINEMENT_SAFETY * largest[classes]
+
+        per_class(0, difference)
+        if reference is not None:
+            per_class(1, difference - class_tails(L, d, *reference)[:, sites]
+                      + class_tails(L, refinement_distance(L, d), *reference)[:, sites])
+        return out
 
     def _map(self, fn, items):
         """Apply ``fn`` to every item, in ``threads`` threads (serial kernels release the GIL).
@@ -502,8 +511,9 @@ class ChebyshevEngine:
             if (num_classes == C and last is not None and last[0] == plan
                     and np.array_equal(last[1], onsite) and np.array_equal(last[2], delta)):
                 coarse = last[3]
-            probing = self._remeasure(band, plan, onsite, delta, num_classes, coarse)
-        self._learn_margin(band, plan, probing)
+            per_class = self._remeasure(band, plan, onsite, delta, num_classes, coarse)
+            probing = float(per_class.max())
+            self._learn_margin(band, per_class)
         return {"estimate": plan.truncation + probing, "truncation": plan.truncation,
                 "probing": probing, "probing_distance": int(plan.probing_distance),
                 "num_moments": int(plan.num_moments), "tolerance": self.tolerance}
@@ -523,10 +533,21 @@ class ChebyshevEngine:
         del self._plans[band]
         return True
 
-    def _learn_margin(self, band, plan, whole):
-        """Raise the band's plan margin to the ratio of a whole-lattice estimate to the plan's."""
-        if plan.probing > 0 and whole > plan.probing:
-            self._margin[band] = max(self._margin.get(band, 1.0), whole / plan.probing)
+    def _learn_margin(self, band, per_class):
+        """Raise the band's plan margin to what a plan's few classes miss on this field.
+
+        ``per_class`` are the estimates of many classes of one field (the whole lattice); the
+        margin is their maximum over a low value of the maximum over ``plan_classes`` random
+        classes (the one that 3 of 4 draws exceed).  Both come from the same field: a plan
+        measured on an earlier field (e.g. the uniform start, where the homogeneous tails
+        leave no error at all) says nothing about this one.
+        """
+        if per_class.size <= self.plan_classes:
+            return
+        typical = np.quantile(per_class, 0.25 ** (1 / self.plan_classes))
+        whole = float(per_class.max())
+        if typical > 0 and whole > typical:
+            self._margin[band] = max(self._margin.get(band, 1.0), whole / typical)
 
     def _check_level(self, band, kept):
         """Learn the margin from the whole lattice before a band's accuracy level tightens.
@@ -541,12 +562,13 @@ class ChebyshevEngine:
             return
         _, onsite, delta, coarse = last
         C = int(colouring(self.model.L, kept.probing_distance).max()) + 1
-        self._learn_margin(band, kept, self._remeasure(band, kept, onsite, delta, C, coarse))
+        self._learn_margin(band, self._remeasure(band, kept, onsite, delta, C, coarse))
 
     def _remeasure(self, band, plan, onsite, delta, num_classes, coarse):
         """:meth:`_measured_probing` of ``plan``'s map on this mean field (``coarse``: probes).
 
-        The estimate of the probes as the plan uses them (with or without the control variate).
+        The per-class estimates of the probes as the plan uses them (with or without the
+        control variate).
         """
         coeffs = tanh_coefficients(plan.T, plan.scale, plan.num_moments)
         entries = self._entries(band, onsite, delta, plan.scale, coeffs)
