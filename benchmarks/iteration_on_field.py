@@ -27,12 +27,10 @@ def save(result_path, out):
 
     res = load_result(result_path)
     model = res.model()
-    cfg = res.config
-    if cfg.disorder.band1.kind != "random" or cfg.disorder.band2.kind != "none":
-        raise SystemExit("the field must come from the paper's random case (band 1 only)")
+    seed = res.config.disorder[0].params.get("seed", 1)  # checked against the potential in time
     fields = {f"onsite{b}": model.onsite(b, res.density[b], res.mu[b]) for b in range(2)}
     fields.update({f"delta{b}": np.ravel(res.delta[b]) for b in range(2)})
-    np.savez(out, L=model.L, T=res.T, seed=cfg.disorder.band1.seed,
+    np.savez(out, L=model.L, T=res.T, seed=seed,
              potential=model.potential.reshape(2, -1), **fields)
 
 

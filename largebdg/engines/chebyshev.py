@@ -17,8 +17,10 @@ For each band the engine
    colouring (``start_vectors="probing"``, O(L^2 M d^2)), and reads the needed
    entries of the particle columns of tanh(H/2T) (see :mod:`largebdg.engines.base`).
 
-Error control.  The tolerance is split evenly between truncation and probing.
-The truncation error is bounded by the neglected tail of the tanh series
+Error control.  The tolerance is shared between truncation and probing: an automatic
+plan gives probing what its measured estimate claims and the moments the rest, choosing
+the distance of least cost (colours x moments, :meth:`ChebyshevEngine._cheapest`); hand-set
+moments or distances, and ``probing_model="clean"``, split it evenly.  The truncation error is bounded by the neglected tail of the tanh series
 (:func:`~largebdg.kpm.coefficients.truncation_bound`).  The probing error is
 measured, not modelled: the entries at the sites of a few colour classes are
 probed again with a colouring of twice the spacing (1.5 times for three
@@ -32,13 +34,15 @@ band's mean onsite energy and gap, same series, in k-space) and the plan keeps w
 estimate is smaller: a clean weak band at low T, whose entries decay over tens of sites,
 then needs a far shorter d; a localised band keeps the plain probes.
 
-A plan takes the cheapest distance whose estimate on ``plan_classes`` classes, times the
-band's margin, stays below :data:`PLAN_HEADROOM` of the budget; disorder that localises a
-band shortens its d automatically.  The margin starts at 1 and is raised whenever the whole
-lattice is measured (before a band's accuracy level tightens and at every check) to the
-ratio of the whole-lattice estimate to what ``plan_classes`` random classes of the same
-field typically show (disordered bands have rare sites with errors up to ten times those of
-a few classes; clean ones do not); warm-started runs inherit it
+A plan measures, for each distance from the cheapest up, the estimate on
+``plan_classes`` random classes (more where classes are small, :data:`PLAN_MIN_SITES`);
+times the band's margin and over :data:`PLAN_HEADROOM` that is the share of the accuracy
+it claims, the moments get the rest, and the plan keeps the distance of least cost;
+disorder that localises a band shortens its d automatically.  The margin starts at 1 and is
+raised whenever the whole lattice is measured (before a band's accuracy level tightens and
+at every check) to the ratio of the whole-lattice estimate to what a plan's random classes
+of the same field typically show (disordered bands have rare sites with errors up to ten
+times those of a few classes; clean ones do not); warm-started runs inherit it
 (:meth:`ChebyshevEngine.inherit`).
 ``probing_model="clean"`` uses instead the worst-case model of the clean band
 (:func:`~largebdg.kpm.probing.choose_distance`, typically a few hundred times
@@ -102,6 +106,14 @@ sites, each in a refining class of its own, and four whole classes would cost up
 times the probing pass itself (3844 refining against 1156 coarse vectors at 1024², d = 33).
 Never active up to L = 256 (at most 1024 refining classes meet four classes there); the
 whole-lattice measurements and the check at convergence are never sampled."""
+PLAN_MIN_SITES = 256
+"""A plan measures at least ``plan_classes`` classes and enough of them to cover this many
+sites: with two or three segments per axis a class has 4 or 9 sites, and four classes are
+too few sites for the whole-lattice maximum to be predictable from them (at 64², T = 0.025,
+16 sites underestimated it 3.4-fold against a margin of 1.5 learned at d = 9)."""
+MIN_TRUNCATION_SHARE = 0.1
+"""A plan leaves at least this share of its accuracy to truncation (the moments grow like the
+logarithm of the inverse share; below it a longer distance is always cheaper)."""
 DEFAULTS = {"tolerance": 1e-3, "start_vectors": "probing", "block_size": 32,
             "backend": "numba", "bound_safety": BOUND_SAFETY, "probing_model": "measured",
             "plan_classes": 4, "verify_fraction": 1.0, "control_variate": True}
@@ -162,7 +174,8 @@ class ChebyshevEngine:
         Choice of the probing distance: measured on colour classes, or the clean-band
         worst-case model.
     plan_classes : int
-        Colour classes measured per candidate distance when a plan is made.
+        Colour classes measured per candidate distance when a plan is made (at least; more
+        where classes are small, :data:`PLAN_MIN_SITES`).
     verify_fraction : float
         Fraction of the colour classes measured by :meth:`error_estimate`.
     control_variate : bool
@@ -338,7 +351,7 @@ class ChebyshevEngine:
                      if self.control_variate and self.start_vectors == "probing" else None)
 
         def measured(d):  # the smaller of the plain and the corrected estimate
-            plain, corrected = self._measured_probing(band, entries, d, self.plan_classes,
+            plain, corrected = self._measured_probing(band, entries, d, self._plan_count(d),
                                                       sample=True, reference=reference).max(1)
             return min(plain, corrected), bool(corrected < plain)
 
@@ -355,13 +368,52 @@ class ChebyshevEngine:
             probing, cv = measured(d)
         else:
             floor = max(self._dmin.get(band, 0), kept.probing_distance if kept else 0)
-            for d in [x for x in probing_distances(L) if x >= floor]:
-                probing, cv = measured(d)
-                if probing * self._margin.get(band, 1.0) <= PLAN_HEADROOM * acc / 2:
-                    break
+            d, M, probing, cv = self._cheapest(measured, floor, T, scale, acc, M,
+                                               self._margin.get(band, 1.0))
         self._plans[band] = Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing,
                                  cv and d < L)
         return self._plans[band]
+
+    def _plan_count(self, d):
+        """Classes a plan measures at distance d: ``plan_classes``, or :data:`PLAN_MIN_SITES`
+        sites' worth (a class has about q² sites, q = floor(L/d)), at most all C."""
+        L = self.model.L
+        q = max(L // d, 1)
+        C = int(colouring(L, d).max()) + 1
+        return min(C, max(self.plan_classes, -(-PLAN_MIN_SITES // (q * q))))
+
+    def _cheapest(self, measured, floor, T, scale, acc, M, margin):
+        """(d, M, probing, control_variate) of least cost colours x moments within ``acc``.
+
+        Each distance from ``floor`` up (cheapest first) is measured (``measured(d)`` gives
+        the estimate on a few classes and the variant); it claims ``probing x margin /``
+        :data:`PLAN_HEADROOM` of the budget, and the moments get the rest
+        (:func:`~largebdg.kpm.coefficients.moments_for_tolerance`; at most
+        ``1 -`` :data:`MIN_TRUNCATION_SHARE` to probing).  The search stops where even the
+        fewest moments (the whole budget to truncation) cost more than the best so far; one
+        site per colour (d = L) always qualifies.  Hand-set moments keep half the budget for
+        probing.
+        """
+        L = self.model.L
+        fewest = M if self.num_moments else moments_for_tolerance(T, scale, acc)
+        best = None
+        for d in [x for x in probing_distances(L) if x >= floor]:
+            colours = int(colouring(L, d).max()) + 1
+            if best is not None and colours * fewest >= best[0]:
+                break
+            probing, cv = measured(d)
+            claim = probing * margin / PLAN_HEADROOM
+            if self.num_moments:
+                if claim > acc / 2:
+                    continue
+                moments = M
+            elif claim <= (1 - MIN_TRUNCATION_SHARE) * acc:
+                moments = moments_for_tolerance(T, scale, acc - claim)
+            else:
+                continue
+            if best is None or colours * moments < best[0]:
+                best = (colours * moments, d, moments, probing, cv)
+        return best[1:]
 
     def _reference(self, band, onsite, delta, scale, coeffs):
         """Blocks (pp, ph) of the expanded tanh for the band's mean onsite energy and gap.
@@ -513,7 +565,7 @@ class ChebyshevEngine:
                 coarse = last[3]
             per_class = self._remeasure(band, plan, onsite, delta, num_classes, coarse)
             probing = float(per_class.max())
-            self._learn_margin(band, per_class)
+            self._learn_margin(band, per_class, plan.probing_distance)
         return {"estimate": plan.truncation + probing, "truncation": plan.truncation,
                 "probing": probing, "probing_distance": int(plan.probing_distance),
                 "num_moments": int(plan.num_moments), "tolerance": self.tolerance}
@@ -533,18 +585,20 @@ class ChebyshevEngine:
         del self._plans[band]
         return True
 
-    def _learn_margin(self, band, per_class):
+    def _learn_margin(self, band, per_class, d):
         """Raise the band's plan margin to what a plan's few classes miss on this field.
 
-        ``per_class`` are the estimates of many classes of one field (the whole lattice); the
-        margin is their maximum over a low value of the maximum over ``plan_classes`` random
-        classes (the one that 3 of 4 draws exceed).  Both come from the same field: a plan
-        measured on an earlier field (e.g. the uniform start, where the homogeneous tails
-        leave no error at all) says nothing about this one.
+        ``per_class`` are the estimates of many classes of distance d on one field (the whole
+        lattice); the margin is their maximum over a low value of the maximum over the
+        :meth:`_plan_count` random classes a plan measures (the one that 3 of 4 draws
+        exceed).  Both come from the same field: a plan measured on an earlier field (e.g. the
+        uniform start, where the homogeneous tails leave no error at all) says nothing about
+        this one.
         """
-        if per_class.size <= self.plan_classes:
+        count = self._plan_count(d)
+        if per_class.size <= count:
             return
-        typical = np.quantile(per_class, 0.25 ** (1 / self.plan_classes))
+        typical = np.quantile(per_class, 0.25 ** (1 / count))
         whole = float(per_class.max())
         if typical > 0 and whole > typical:
             self._margin[band] = max(self._margin.get(band, 1.0), whole / typical)
@@ -562,7 +616,8 @@ class ChebyshevEngine:
             return
         _, onsite, delta, coarse = last
         C = int(colouring(self.model.L, kept.probing_distance).max()) + 1
-        self._learn_margin(band, self._remeasure(band, kept, onsite, delta, C, coarse))
+        self._learn_margin(band, self._remeasure(band, kept, onsite, delta, C, coarse),
+                           kept.probing_distance)
 
     def _remeasure(self, band, plan, onsite, delta, num_classes, coarse):
         """:meth:`_measured_probing` of ``plan``'s map on this mean field (``coarse``: probes).

@@ -277,7 +277,8 @@ def test_a_margin_is_learned_from_one_field():
 def test_a_plan_measures_a_bounded_sample_of_sites(states_L32, monkeypatch):
     """A plan's refining probes stay bounded when its classes hold many sites (large L);
     the whole-lattice estimate is never sampled.  L = 32, d = 6: five segments per axis,
-    C = 49 colours, four classes of 25 sites; with PLAN_SITES = 8 the plan compares 49 sites."""
+    C = 49 colours, classes of 25 sites, eleven of them for PLAN_MIN_SITES = 256; with
+    PLAN_SITES = 8 the plan compares 49 sites."""
     import largebdg.engines.chebyshev as cheb
 
     model, state, T = states_L32[1]
@@ -289,8 +290,8 @@ def test_a_plan_measures_a_bounded_sample_of_sites(states_L32, monkeypatch):
     probe = engine._probe
     monkeypatch.setattr(engine, "_probe", lambda e, labels, classes: (
         probes.append((int(labels.max()) + 1, len(classes))), probe(e, labels, classes))[1])
-    engine.averages(band, onsite, delta, T)  # the plan: 4 classes, then the sampled sites
-    assert probes[0] == (49, 4)
+    engine.averages(band, onsite, delta, T)  # the plan: 11 classes, then the sampled sites
+    assert probes[0] == (49, 11)
     assert probes[1][1] <= 49 < 100
     plan = engine.last[band]
     assert 0 < plan.probing
