@@ -3,21 +3,28 @@
 ``bench_engines.one_iteration`` times an iteration on the *initial* state (uniform gaps), on
 which the weak band is homogeneous, so the control variate removes its whole probing error and
 the engine may probe it with the shortest distance -- not what a converged solve does.  This
-script times each version's own ``bench_engines.one_iteration`` (its automatic plan, default
-threads) with that version's model but the mean field of a converged result instead:
+script builds each version's engine with its default settings (tolerance 1e-3, automatic
+plan, default threads) and model (``bench_engines.representative_state``) and times two
+iterations (both bands) on the mean field of a converged result: the first makes the plans,
+the second reuses them, as the iterations of a solve at one accuracy level do:
 
     # once, with this tree: the field of a converged result (paper random case, band 1 seed 1)
     python benchmarks/iteration_on_field.py save RESULT.h5 FIELD.npz
-    # then with any tree (PYTHONPATH=TREE:TREE/benchmarks), e.g. v0.1.0 and this one, alternating
-    PYTHONPATH=$TREE:$TREE/benchmarks python benchmarks/iteration_on_field.py time FIELD.npz
+    # then with any version's checkout, e.g. v0.1.0 and this one, alternating
+    python benchmarks/iteration_on_field.py time FIELD.npz --tree TREE
 
-``time`` prints one JSON line: the tree's package path, T, seconds and the plan's moments
-and distances.  The disorder potential of the version's model must equal the stored one
-(checked), so both versions iterate the same map on the same field.
+``--tree`` puts TREE and TREE/benchmarks first on the import path (default: this
+repository).  ``time`` prints one JSON line: the tree's package path, T, ``first_seconds``
+and ``seconds`` (the second iteration) and the plans' moments and distances.  The disorder
+potential of the version's model must equal the stored one (checked), so both versions
+iterate the same map on the same field.
 """
 
 import argparse
 import json
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -34,27 +41,40 @@ def save(result_path, out):
              potential=model.potential.reshape(2, -1), **fields)
 
 
-def time_iteration(field_path):
+def engine_for(model, tolerance):
+    """The version's Chebyshev engine with its default settings at ``tolerance``, as a solve
+    builds it (config -> engine options; v0.1.0 took ``tolerance`` and defaults directly)."""
+    from largebdg.config import RunConfig
+    from largebdg.engines.chebyshev import ChebyshevEngine
+
+    cheb = RunConfig.from_dict({"chebyshev": {"tolerance": tolerance}}).chebyshev
+    if hasattr(cheb, "engine_options"):
+        return ChebyshevEngine(model, **cheb.engine_options())
+    return ChebyshevEngine(model, tolerance=tolerance)
+
+
+def time_iteration(field_path, tree):
+    sys.path[:0] = [str(tree), str(tree / "benchmarks")]
     import bench_engines
 
     import largebdg
 
     f = np.load(field_path)
-    L, seed = int(f["L"]), int(f["seed"])
-    initial = bench_engines.representative_state
-
-    def converged_state(L, seed=seed):
-        cfg, model, _ = initial(L, seed)
-        if not np.array_equal(model.potential.reshape(2, -1), f["potential"]):
-            raise SystemExit("this version's disorder potential differs from the stored one")
-        return cfg, model, [(f[f"onsite{b}"], f[f"delta{b}"]) for b in range(2)]
-
-    bench_engines.representative_state = converged_state
-    bench_engines.T = float(f["T"])
-    r = bench_engines.one_iteration(L, "chebyshev", 1e-3)
-    s = r["settings"]
-    print(json.dumps({"package": largebdg.__file__, "L": L, "T": float(f["T"]),
-                      "seconds": r["seconds"],
+    L, seed, T = int(f["L"]), int(f["seed"]), float(f["T"])
+    _, model, _ = bench_engines.representative_state(L, seed)
+    if not np.array_equal(model.potential.reshape(2, -1), f["potential"]):
+        raise SystemExit("this version's disorder potential differs from the stored one")
+    fields = [(f[f"onsite{b}"], f[f"delta{b}"]) for b in range(2)]
+    engine = engine_for(model, 1e-3)
+    seconds = []
+    for _ in range(2):  # the first makes the plans (as a solve does once per level)
+        t0 = time.perf_counter()
+        for b in range(2):
+            engine.averages(b, *fields[b], T)
+        seconds.append(time.perf_counter() - t0)
+    s = engine.settings()
+    print(json.dumps({"package": largebdg.__file__, "L": L, "T": T,
+                      "first_seconds": seconds[0], "seconds": seconds[1],
                       "num_moments": s.get("num_moments"),
                       "probing_distance": s.get("probing_distance"),
                       "control_variate": s.get("control_variate"), "threads": s.get("threads")}),
@@ -69,11 +89,13 @@ def main():
     p.add_argument("out")
     p = sub.add_parser("time", help="time one iteration of the importable version on FIELD")
     p.add_argument("field")
+    p.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1],
+                   help="checkout whose largebdg and bench_engines to time (default: this one)")
     args = parser.parse_args()
     if args.command == "save":
         save(args.result, args.out)
     else:
-        time_iteration(args.field)
+        time_iteration(args.field, args.tree.resolve())
 
 
 if __name__ == "__main__":
