@@ -53,8 +53,8 @@ def main():
             realised[cv] = np.abs(tau(engine.averages(BAND, onsite, delta, T)) - exact).max()
             assert engine.last[BAND].num_moments == M
         estimate = engine.error_estimate(BAND, onsite, delta, T)["probing"]
-        print(f"{d:3d}  {colouring(L, d).max() + 1:6d}  {realised[False]:.2e}  {realised[True]:.2e}"
-              f"  {estimate:.2e}  {engine.last[BAND].control_variate!s:5}  "
+        print(f"{d:3d}  {colouring(L, d).max() + 1:6d}  {realised[False]:.2e}  "
+              f"{realised[True]:.2e}  {estimate:.2e}  {engine.last[BAND].control_variate!s:5}  "
               f"{realised[False] / realised[True]:.1f}", flush=True)
 
 

@@ -1,4 +1,4 @@
-"""One final-accuracy iteration of any version's Chebyshev engine on a stored, converged mean field.
+"""Final-accuracy iterations of any version's Chebyshev engine on a stored, converged field.
 
 ``bench_engines.one_iteration`` times an iteration on the *initial* state (uniform gaps), on
 which the weak band is homogeneous, so the control variate removes its whole probing error and

@@ -20,7 +20,8 @@ For each band the engine
 Error control.  The tolerance is shared between truncation and probing: an automatic
 plan gives probing what its measured estimate claims and the moments the rest, choosing
 the distance of least cost (colours x moments, :meth:`ChebyshevEngine._cheapest`); hand-set
-moments or distances, and ``probing_model="clean"``, split it evenly.  The truncation error is bounded by the neglected tail of the tanh series
+moments or distances, and ``probing_model="clean"``, split it evenly.  The truncation error
+is bounded by the neglected tail of the tanh series
 (:func:`~largebdg.kpm.coefficients.truncation_bound`).  The probing error is
 measured, not modelled: the entries at the sites of a few colour classes are
 probed again with a colouring of twice the spacing (1.5 times for three

@@ -28,9 +28,9 @@ import scipy.sparse
 from .. import _validate as v
 from ..model.clean import clean_tau
 
-__all__ = ["axis_colours", "colouring", "class_tails", "probing_error", "choose_distance", "probing_distances",
-           "refinement_distance", "square_lattice_vectors", "sheared_colouring", "sublattices",
-           "sublattice_vectors", "shortest_vector"]
+__all__ = ["axis_colours", "colouring", "class_tails", "probing_error", "choose_distance",
+           "probing_distances", "refinement_distance", "square_lattice_vectors",
+           "sheared_colouring", "sublattices", "sublattice_vectors", "shortest_vector"]
 
 
 def axis_colours(L, d):
