@@ -97,8 +97,10 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
         The :class:`~largebdg.engines.base.Engine` computing the local averages;
         its ``accuracy_schedule(residual, current) -> accuracy`` lets
         approximate engines run cheap settings while far from convergence
-        (``current`` is ``None`` at the start; the mixer history restarts
-        whenever the accuracy changes).
+        (``current`` is ``None`` at the start).  Whenever the map changes (a new accuracy,
+        or an engine tightened after a failed error estimate) the mixer takes its step on
+        the old map's history and then restarts, so that no residual of the old map enters
+        the new map's history (mixed, the two maps' offset stalls the first step).
     T : float
         Temperature (units of t, k_B = 1), >= 0.
     tol, tol_density, tol_filling : float
@@ -190,6 +192,7 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
         if callback is not None:
             callback(it, rec)
         final_accuracy = accuracy == schedule(0.0, accuracy)
+        map_changed = False
         if (ddelta.max() <= tol and ddens.max() <= tol_density and ferr.max() <= tol_filling
                 and final_accuracy):
             estimates = [engine.error_estimate(b, model.onsite(b, s.density[b], s.mu[b]),
@@ -204,12 +207,14 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
                     f"band {b + 1}: engine error estimate {estimates[b]['estimate']:.2e} exceeds "
                     f"its tolerance {estimates[b]['tolerance']:.1e}" for b in failing)
                 break
-            mixer.reset()  # the map changed: finer probing for the failing bands
+            map_changed = True  # finer probing for the failing bands
         new_accuracy = schedule(ddelta.max(), accuracy)
         if new_accuracy != accuracy:
             accuracy = new_accuracy
-            mixer.reset()
+            map_changed = True
         x = mixer.step(x, r)
+        if map_changed:
+            mixer.reset()
         if checkpoint is not None and it < max_iter and (
                 time.monotonic() - last_save >= checkpoint_seconds
                 or (checkpoint_iterations and it % checkpoint_iterations == 0)):
