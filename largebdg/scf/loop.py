@@ -54,7 +54,7 @@ from .chemical_potential import ChemicalPotentialUpdate
 from .mixing import MIXERS
 from .state import SCFState, initial_state
 
-__all__ = ["SCFOutcome", "solve", "DEFAULTS"]
+__all__ = ["SCFOutcome", "solve", "DEFAULTS", "MeanFieldMap"]
 
 DEFAULTS = {"tol": 1e-5, "tol_density": 1e-4, "tol_filling": 1e-5, "max_iter": 300,
             "mixing": "anderson", "mixing_beta": 1.0, "history": 8,
@@ -144,13 +144,11 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
     v.positive_int("max_iter", max_iter)
     checkpoint_seconds = v.real("checkpoint_seconds", checkpoint_seconds, 0.0, allow_inf=True)
     v.positive_int("checkpoint_iterations", checkpoint_iterations, minimum=0)
-    N = model.n_sites
     state = initial if initial is not None else initial_state(model, T)
-    chem = ChemicalPotentialUpdate(model, T)
+    G = MeanFieldMap(model, engine, T)
     schedule = engine.accuracy_schedule
-    mu_weight = np.sqrt(N)
     mixer = MIXERS[mixing](beta=mixing_beta, history=history)
-    x = state.pack(mu_weight)
+    x = G.pack(state)
     keys = ("max_ddelta", "max_ddensity", "filling_error", "mean_abs_delta", "mu", "accuracy",
             "seconds")
     hist = {k: [] for k in keys}
@@ -164,23 +162,12 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
     last_save = time.monotonic()
     for it in range(start, max(max_iter, start) + 1):
         t0 = time.perf_counter()
-        s = SCFState.unpack(x, N, mu_weight)
-        s.mu = chem.project(s.mu)
-        avg = tuple(
-            engine.averages(b, model.onsite(b, s.density[b], s.mu[b]), s.delta[b], T,
-                            accuracy=accuracy)
-            for b in range(2)
-        )
-        F = np.array([a.F for a in avg])
-        n_out = np.array([a.n for a in avg])
-        delta_out = model.gaps(F)
-        nbar = n_out.mean(axis=1)
-        mu_out = chem.update(s.mu, nbar)
-        out = SCFState(delta_out, n_out, mu_out)
-        r = out.pack(mu_weight) - x
+        s, avg, out = G(x, accuracy)
+        delta_out, n_out = out.delta, out.density
+        r = G.pack(out) - x
         ddelta = np.abs(delta_out - s.delta).max(axis=1)
         ddens = np.abs(n_out - s.density).max(axis=1)
-        ferr = chem.filling_error(nbar)
+        ferr = G.chem.filling_error(n_out.mean(axis=1))
         rec = {
             "max_ddelta": ddelta, "max_ddensity": ddens, "filling_error": ferr,
             "mean_abs_delta": np.abs(delta_out).mean(axis=1), "mu": s.mu.copy(),
@@ -232,6 +219,55 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
     return SCFOutcome(state=SCFState(delta_out, n_out, s.mu.copy()), averages=avg,
                       converged=converged, iterations=it, history=history_arrays,
                       error_estimates=estimates, note=note)
+
+
+class MeanFieldMap:
+    r"""The map :math:`x \to G(x)` of one self-consistency iteration (steps 1-4 above).
+
+    The loop iterates it; :meth:`pack` flattens a state into its input vector ``x`` (gaps,
+    densities, and the chemical potentials weighted by :math:`\sqrt N` so that they count
+    like a field), which is also what a Jacobian of the map acts on
+    (``benchmarks/scf_jacobian.py``).
+
+    Parameters
+    ----------
+    model : TwoBandModel
+    engine : Engine
+    T : float
+    """
+
+    def __init__(self, model, engine, T):
+        self.model, self.engine, self.T = model, engine, T
+        self.chem = ChemicalPotentialUpdate(model, T)
+        self.mu_weight = np.sqrt(model.n_sites)
+
+    def pack(self, state):
+        """The input vector of ``state`` (:class:`SCFState`)."""
+        return state.pack(self.mu_weight)
+
+    def __call__(self, x, accuracy=None):
+        """Evaluate the map at ``x`` with the engine at ``accuracy``.
+
+        Returns
+        -------
+        tuple
+            ``(state, averages, out)``: the input state (chemical potentials projected, see
+            :class:`~largebdg.scf.chemical_potential.ChemicalPotentialUpdate`), the engine's
+            :class:`LocalAverages` per band and the output :class:`SCFState` (gaps from
+            Eqs. 9a-9b, densities from the engine, chemical potentials moved towards the
+            fillings); ``self.pack(out) - x`` is the residual.
+        """
+        model, s = self.model, SCFState.unpack(x, self.model.n_sites, self.mu_weight)
+        s.mu = self.chem.project(s.mu)
+        avg = tuple(
+            self.engine.averages(b, model.onsite(b, s.density[b], s.mu[b]), s.delta[b],
+                                 self.T, accuracy=accuracy)
+            for b in range(2)
+        )
+        n_out = np.array([a.n for a in avg])
+        out = SCFState(model.gaps(np.array([a.F for a in avg])), n_out,
+                       self.chem.update(s.mu, n_out.mean(axis=1)))
+        return s, avg, out
 
 
 def _snapshot(iteration, x, accuracy, mixer, engine, hist):
