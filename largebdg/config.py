@@ -177,7 +177,10 @@ class SolverConfig:
     ``tol`` bounds max|delta Delta| between iterations; ``tol_density`` the
     largest change of a local density; ``tol_filling`` the error of each
     band's filling.  ``mixing`` is ``"anderson"`` (Pulay/DIIS, default) or
-    ``"linear"``.  ``T`` lies in [0, ``T_MAX``] = [0, 100].
+    ``"linear"``.  ``T`` lies in [0, ``T_MAX``] = [0, 100].  ``defect_correction``
+    (default true) lets an approximate engine reach each accuracy level's fixed point by
+    iterating the previous level's cheaper map corrected by the defect
+    (:mod:`largebdg.scf.correction`); the fixed point is the same.
 
     ``checkpoint_seconds`` (default 60) is the interval at which ``largebdg solve --out r.h5``
     saves its self-consistency state to ``r.h5.checkpoint`` (``0``: after every iteration;
@@ -195,6 +198,7 @@ class SolverConfig:
     mixing: str = SCF_DEFAULTS["mixing"]
     mixing_beta: float = SCF_DEFAULTS["mixing_beta"]
     history: int = SCF_DEFAULTS["history"]
+    defect_correction: bool = SCF_DEFAULTS["defect_correction"]
     checkpoint_seconds: float = SCF_DEFAULTS["checkpoint_seconds"]
     checkpoint_iterations: int = SCF_DEFAULTS["checkpoint_iterations"]
 
@@ -211,6 +215,7 @@ class SolverConfig:
             self, "mixing_beta", v.real("solver.mixing_beta", self.mixing_beta, 0.0, 1.0, True)
         )
         v.positive_int("solver.history", self.history)
+        v.flag("solver.defect_correction", self.defect_correction)
         object.__setattr__(self, "checkpoint_seconds", v.real(
             "solver.checkpoint_seconds", self.checkpoint_seconds, 0.0, allow_inf=True))
         v.positive_int("solver.checkpoint_iterations", self.checkpoint_iterations, minimum=0)

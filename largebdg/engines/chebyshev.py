@@ -226,6 +226,7 @@ class ChebyshevEngine:
         self._ops = {}
         self._mu_tilde = {}
         self._plans = {}
+        self._looser = {}
         self.last = {}
 
     @staticmethod
@@ -291,21 +292,30 @@ class ChebyshevEngine:
     def get_state(self):
         """The kept plans per band (they select the map being iterated), for a checkpoint.
 
-        Also the refinement floors of :meth:`tighten` and the draw counter of the
-        measured probing error, so that a resumed solve makes the same choices.
+        Also the plans kept for looser levels, the refinement floors of :meth:`tighten` and
+        the draw counter of the measured probing error, so that a resumed solve makes the
+        same choices.
         """
-        return {"plans": {str(b): [p.accuracy, p.T, p.scale, p.num_moments, p.probing_distance,
-                                   p.truncation, p.probing, int(p.control_variate)]
-                          for b, p in self._plans.items()},
+        def row(p):
+            return [p.accuracy, p.T, p.scale, p.num_moments, p.probing_distance, p.truncation,
+                    p.probing, int(p.control_variate)]
+
+        return {"plans": {str(b): row(p) for b, p in self._plans.items()},
+                "looser": {str(b): [row(p) for p in plans.values()]
+                           for b, plans in self._looser.items()},
                 "dmin": {str(b): int(d) for b, d in self._dmin.items()},
                 "margin": {str(b): float(x) for b, x in self._margin.items()},
                 "sample_round": int(self._sample_round)}
 
     def set_state(self, state):
         """Restore the plans returned by :meth:`get_state`."""
-        self._plans = {int(k): Plan(float(p[0]), float(p[1]), float(p[2]), int(p[3]), int(p[4]),
-                                    float(p[5]), float(p[6]), bool(p[7]) if len(p) > 7 else False)
-                       for k, p in state.get("plans", {}).items()}
+        def plan(p):
+            return Plan(float(p[0]), float(p[1]), float(p[2]), int(p[3]), int(p[4]),
+                        float(p[5]), float(p[6]), bool(p[7]) if len(p) > 7 else False)
+
+        self._plans = {int(k): plan(p) for k, p in state.get("plans", {}).items()}
+        self._looser = {int(k): {plan(p).accuracy: plan(p) for p in rows}
+                        for k, rows in state.get("looser", {}).items()}
         self._dmin = {int(k): int(d) for k, d in state.get("dmin", {}).items()}
         self._margin = {int(k): float(x) for k, x in state.get("margin", {}).items()}
         self._sample_round = int(state.get("sample_round", 0))
@@ -329,7 +339,11 @@ class ChebyshevEngine:
 
         The plan is kept while the requested accuracy and T stay the same and
         the current spectral radius stays inside the kept window, so that the
-        self-consistency loop iterates one fixed map per accuracy level.
+        self-consistency loop iterates one fixed map per accuracy level.  When the
+        accuracy tightens, the plan of the level left behind is kept beside the new one
+        and serves requests at that looser accuracy (the loop's defect correction
+        iterates the looser level's map, :mod:`largebdg.scf.loop`) without replacing
+        the current plan.
         """
         if T <= 0:
             raise ParameterError("'T' must be > 0 for the Chebyshev engine (use method='dense')")
@@ -340,9 +354,23 @@ class ChebyshevEngine:
         kept = self._plans.get(band)
         if kept is not None and (kept.accuracy, kept.T) == (acc, T) and radius <= kept.scale:
             return kept
+        if kept is not None and acc > kept.accuracy and kept.T == T:
+            looser = self._looser.setdefault(band, {})
+            old = looser.get(acc)
+            if old is None or old.T != T or radius > old.scale:
+                looser[acc] = self._new_plan(band, onsite, delta, T, acc, radius, None)
+            return looser[acc]
         if (kept is not None and acc < kept.accuracy and kept.T == T
                 and self.probing_model == "measured" and not self.probing_distance):
             self._check_level(band, kept)
+        if kept is not None and acc < kept.accuracy and kept.T == T:
+            self._looser.setdefault(band, {})[kept.accuracy] = kept
+        self._plans[band] = self._new_plan(band, onsite, delta, T, acc, radius, kept)
+        return self._plans[band]
+
+    def _new_plan(self, band, onsite, delta, T, acc, radius, kept):
+        """Make the :class:`Plan` of ``band`` at accuracy ``acc`` for this mean field
+        (``kept``: the band's current plan, whose probing distance is a floor)."""
         scale = spectral_window(radius, self.bound_safety)
         M = self.num_moments or moments_for_tolerance(T, scale, acc / 2)
         L = self.model.L
@@ -371,9 +399,7 @@ class ChebyshevEngine:
             floor = max(self._dmin.get(band, 0), kept.probing_distance if kept else 0)
             d, M, probing, cv = self._cheapest(measured, floor, T, scale, acc, M,
                                                self._margin.get(band, 1.0))
-        self._plans[band] = Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing,
-                                 cv and d < L)
-        return self._plans[band]
+        return Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing, cv and d < L)
 
     def _plan_count(self, d):
         """Classes a plan measures at distance d: ``plan_classes``, or :data:`PLAN_MIN_SITES`
@@ -642,11 +668,14 @@ class ChebyshevEngine:
         """
         plan = self.plan(band, onsite, delta, T, accuracy)
         coeffs = tanh_coefficients(T, plan.scale, plan.num_moments)
-        self.last[band] = plan
+        current = plan is self._plans.get(band)
+        if current:  # not a looser level's plan (those serve the loop's defect correction)
+            self.last[band] = plan
         colour = colouring(self.model.L, plan.probing_distance)
         entries = self._entries(band, onsite, delta, plan.scale, coeffs)
         out = self._probe(entries, colour, np.arange(int(colour.max()) + 1))
-        self._last_probe[band] = (plan, np.array(onsite), np.array(delta), out)
+        if current:
+            self._last_probe[band] = (plan, np.array(onsite), np.array(delta), out)
         if plan.control_variate:
             out = out - class_tails(self.model.L, plan.probing_distance,
                                     *self._reference(band, onsite, delta, plan.scale, coeffs))

@@ -51,13 +51,14 @@ from .. import _validate as v
 from ..errors import AccuracyWarning, ConvergenceWarning, ParameterError
 from ..model.thermal import T_MAX
 from .chemical_potential import ChemicalPotentialUpdate
+from .correction import DefectCorrection
 from .mixing import MIXERS
 from .state import SCFState, initial_state
 
 __all__ = ["SCFOutcome", "solve", "DEFAULTS", "MeanFieldMap"]
 
 DEFAULTS = {"tol": 1e-5, "tol_density": 1e-4, "tol_filling": 1e-5, "max_iter": 300,
-            "mixing": "anderson", "mixing_beta": 1.0, "history": 8,
+            "mixing": "anderson", "mixing_beta": 1.0, "history": 8, "defect_correction": True,
             "checkpoint_seconds": 60.0, "checkpoint_iterations": 0}
 """Default settings of :func:`solve` (and of the ``[solver]`` config section)."""
 
@@ -85,7 +86,8 @@ class SCFOutcome:
 def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_density"],
           tol_filling=DEFAULTS["tol_filling"], max_iter=DEFAULTS["max_iter"],
           mixing=DEFAULTS["mixing"], mixing_beta=DEFAULTS["mixing_beta"],
-          history=DEFAULTS["history"], initial=None, callback=None, checkpoint=None,
+          history=DEFAULTS["history"], defect_correction=DEFAULTS["defect_correction"],
+          initial=None, callback=None, checkpoint=None,
           checkpoint_seconds=DEFAULTS["checkpoint_seconds"],
           checkpoint_iterations=DEFAULTS["checkpoint_iterations"], resume=None):
     """Iterate the mean-field map of ``model`` to self-consistency.
@@ -115,6 +117,11 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
         mixing usually needs a smaller weight (0.2-0.5).
     history : int
         Anderson history length.
+    defect_correction : bool
+        Reach each accuracy level's fixed point by iterating the previous level's cheaper
+        map corrected by the defect (:mod:`largebdg.scf.correction`); the iterations of
+        the corrected map are recorded with the cheaper level's accuracy.  No effect for
+        exact engines (one level).
     initial : SCFState, optional
         Warm start (e.g. the neighbouring temperature of a sweep).
     callback : callable, optional
@@ -148,6 +155,7 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
     G = MeanFieldMap(model, engine, T)
     schedule = engine.accuracy_schedule
     mixer = MIXERS[mixing](beta=mixing_beta, history=history)
+    corr = DefectCorrection(defect_correction, (tol, tol_density, tol_filling))
     x = G.pack(state)
     keys = ("max_ddelta", "max_ddensity", "filling_error", "mean_abs_delta", "mu", "accuracy",
             "seconds")
@@ -155,29 +163,49 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
     accuracy = schedule(np.inf, None)
     start = 1
     if resume is not None:
-        x, accuracy, start = _restore(resume, x.size, mixer, engine, hist)
+        x, accuracy, start = _restore(resume, x.size, mixer, engine, hist, corr)
     converged = False
     estimates = [None, None]
     note = ""
     last_save = time.monotonic()
+
+    def _maybe_save(it):
+        nonlocal last_save
+        if checkpoint is not None and it < max_iter and (
+                time.monotonic() - last_save >= checkpoint_seconds
+                or (checkpoint_iterations and it % checkpoint_iterations == 0)):
+            checkpoint(_snapshot(it, x, accuracy, mixer, engine, hist, corr))
+            last_save = time.monotonic()
+
     for it in range(start, max(max_iter, start) + 1):
         t0 = time.perf_counter()
-        s, avg, out = G(x, accuracy)
+        fine = not corr.active  # else: the cheaper map corrected by the defect
+        s, avg, out = G(x, accuracy if fine else corr.coarser)
+        g = G.pack(out)
+        if not fine:
+            g = g + corr.defect
+            out = SCFState.unpack(g, model.n_sites, G.mu_weight)
         delta_out, n_out = out.delta, out.density
-        r = G.pack(out) - x
+        r = g - x
         ddelta = np.abs(delta_out - s.delta).max(axis=1)
         ddens = np.abs(n_out - s.density).max(axis=1)
         ferr = G.chem.filling_error(n_out.mean(axis=1))
+        level = accuracy if fine else corr.coarser
         rec = {
             "max_ddelta": ddelta, "max_ddensity": ddens, "filling_error": ferr,
             "mean_abs_delta": np.abs(delta_out).mean(axis=1), "mu": s.mu.copy(),
-            "accuracy": np.nan if accuracy is None else accuracy,
+            "accuracy": np.nan if level is None else level,
             "seconds": time.perf_counter() - t0,
         }
         for k in keys:
             hist[k].append(rec[k])
         if callback is not None:
             callback(it, rec)
+        if not fine:
+            corr.inner_done((ddelta.max(), ddens.max(), ferr.max()))
+            x = mixer.step(x, r)
+            _maybe_save(it)
+            continue
         final_accuracy = accuracy == schedule(0.0, accuracy)
         map_changed = False
         if (ddelta.max() <= tol and ddens.max() <= tol_density and ferr.max() <= tol_filling
@@ -195,18 +223,23 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
                     f"its tolerance {estimates[b]['tolerance']:.1e}" for b in failing)
                 break
             map_changed = True  # finer probing for the failing bands
+            corr.restart()
         new_accuracy = schedule(ddelta.max(), accuracy)
         if new_accuracy != accuracy:
+            corr.new_level(accuracy, new_accuracy == schedule(0.0, new_accuracy))
             accuracy = new_accuracy
             map_changed = True
+        action = "plain" if map_changed else corr.after_fine(ddelta.max())
+        if action == "cycle":
+            t0 = time.perf_counter()
+            cheap = G.pack(G(x, corr.coarser)[2])  # the same input, the cheaper map
+            mixer.shift(corr.start(g - cheap, (ddelta.max(), ddens.max(), ferr.max())))
+            hist["seconds"][-1] += time.perf_counter() - t0
+        map_changed = map_changed or action == "fallback"
         x = mixer.step(x, r)
         if map_changed:
             mixer.reset()
-        if checkpoint is not None and it < max_iter and (
-                time.monotonic() - last_save >= checkpoint_seconds
-                or (checkpoint_iterations and it % checkpoint_iterations == 0)):
-            checkpoint(_snapshot(it, x, accuracy, mixer, engine, hist))
-            last_save = time.monotonic()
+        _maybe_save(it)
     if note:
         warnings.warn(f"{note}; the result is not converged (set more moments or a larger "
                       "probing distance, or leave them automatic)", AccuracyWarning, stacklevel=2)
@@ -270,19 +303,20 @@ class MeanFieldMap:
         return s, avg, out
 
 
-def _snapshot(iteration, x, accuracy, mixer, engine, hist):
+def _snapshot(iteration, x, accuracy, mixer, engine, hist, corr):
     """Everything that fixes the iterations after ``iteration`` (see :func:`solve`)."""
     return {
         "iteration": int(iteration),
         "x": x.copy(),
         "accuracy": accuracy,
         "mixer": mixer.get_state(),
+        "correction": corr.get_state(),
         "engine": engine.get_state() if hasattr(engine, "get_state") else {},
         "history": {k: np.array(values, dtype=float) for k, values in hist.items()},
     }
 
 
-def _restore(snapshot, size, mixer, engine, hist):
+def _restore(snapshot, size, mixer, engine, hist, corr):
     """Apply a :func:`_snapshot` to the loop's objects; return (x, accuracy, next iteration)."""
     try:
         x = np.array(snapshot["x"], dtype=float)
@@ -291,6 +325,8 @@ def _restore(snapshot, size, mixer, engine, hist):
             raise ParameterError(
                 f"'resume' holds a mean field of {x.size} numbers, this model needs {size}")
         mixer.set_state(snapshot["mixer"])
+        if "correction" in snapshot:  # snapshots of versions without defect correction lack it
+            corr.set_state(snapshot["correction"])
         if hasattr(engine, "set_state"):
             engine.set_state(snapshot.get("engine", {}))
         for key in hist:

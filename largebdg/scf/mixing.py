@@ -32,6 +32,9 @@ class LinearMixer:
         """Next input."""
         return x + self.beta * r
 
+    def shift(self, change):
+        """The map moved by a constant ``change`` (nothing stored to move)."""
+
 
 class AndersonMixer:
     r"""Anderson acceleration with restarts.
@@ -87,6 +90,13 @@ class AndersonMixer:
         self._x = [np.array(row, dtype=float) for row in state["x"]]
         self._r = [np.array(row, dtype=float) for row in state["r"]]
         self._best = float(state["best"])
+
+    def shift(self, change):
+        """The map moved by the constant vector ``change`` (defect correction,
+        :mod:`largebdg.scf.correction`): every stored residual moves with it, and their
+        differences, the Jacobian information, stay."""
+        self._r = [r + change for r in self._r]
+        self._best = min((np.linalg.norm(r) for r in self._r), default=np.inf)
 
     def step(self, x, r):
         """Next input from input ``x`` and residual ``r`` (1-D arrays)."""

@@ -289,7 +289,8 @@ def run(config, *, initial=None, callback=None, comm=None, checkpoint=None, rest
 
     out = solve(model, engine, s.T, tol=s.tol, tol_density=s.tol_density,
                 tol_filling=s.tol_filling, max_iter=s.max_iter, mixing=s.mixing,
-                mixing_beta=s.mixing_beta, history=s.history, initial=initial,
+                mixing_beta=s.mixing_beta, history=s.history,
+                defect_correction=s.defect_correction, initial=initial,
                 callback=callback, checkpoint=save, checkpoint_seconds=s.checkpoint_seconds,
                 checkpoint_iterations=s.checkpoint_iterations, resume=resume)
     L = model.L

@@ -249,6 +249,29 @@ def test_margin_is_learned_on_the_whole_lattice_before_the_level_tightens(states
     assert engine.last[band].accuracy == 1e-3
 
 
+def test_a_looser_level_keeps_its_plan_beside_the_current_one(states_L32):
+    """After the accuracy tightens, requests at the level left behind use its kept plan (the
+    defect correction of the loop iterates that map) and leave the current plan, the recorded
+    settings and the error check alone; checkpoints carry both plans."""
+    model, state, T = states_L32[1]
+    band = 0
+    onsite, delta = model.onsite(band, state.density[band], state.mu[band]), state.delta[band]
+    engine = ChebyshevEngine(model, tolerance=1e-3)
+    cheap = engine.averages(band, onsite, delta, T, accuracy=1e-2)
+    cheap_plan = engine.last[band]
+    engine.averages(band, onsite, delta, T, accuracy=1e-3)
+    fine_plan = engine.last[band]
+    assert fine_plan.accuracy == 1e-3 and fine_plan != cheap_plan
+    again = engine.averages(band, onsite, delta, T, accuracy=1e-2)
+    assert np.array_equal(again.F, cheap.F) and np.array_equal(again.n, cheap.n)
+    assert engine.last[band] is fine_plan and engine.plan(band, onsite, delta, T) is fine_plan
+    assert engine.settings()["num_moments"] == [fine_plan.num_moments]
+    twin = ChebyshevEngine(model, tolerance=1e-3)
+    twin.set_state(engine.get_state())
+    assert twin.plan(band, onsite, delta, T, accuracy=1e-2) == cheap_plan
+    assert twin.plan(band, onsite, delta, T) == fine_plan
+
+
 def test_a_margin_is_learned_from_one_field():
     """The weak band planned on the uniform start (the homogeneous tails leave no error, the
     plan's estimate is ~1e-16) and checked on a disordered field learns a finite margin from

@@ -1,0 +1,132 @@
+r"""Defect correction: the accurate map's fixed point by iterating a cheaper map.
+
+An approximate engine runs a sequence of accuracy levels (:meth:`accuracy_schedule`); the
+map :math:`G_f` of the current level is several times dearer per evaluation than the map
+:math:`G_c` of the level before it, and both have nearly the same Jacobian: the slow modes
+that make the final level take many iterations (band 1's density-gap modes on the
+superconducting puddles, Jacobian eigenvalues up to ≈ 0.94, docs/performance.md) are the
+physics of the mean field, not of the expansion's accuracy.  Defect correction therefore
+evaluates :math:`G_f` only once per cycle:
+
+Only the final level is solved this way, with the level before it as the cheap map:
+
+1. at the current input :math:`x`, evaluate :math:`G_f(x)` and :math:`G_c(x)` and keep the
+   defect :math:`b = G_f(x) - G_c(x)`;
+2. iterate the corrected map :math:`\tilde G(y) = G_c(y) + b` (which agrees with
+   :math:`G_f` at :math:`x` and has the cheap map's Jacobian) until its residual has fallen to
+   ``factor`` times that of the fine evaluation;
+3. evaluate :math:`G_f` again there, and so on.
+
+The fixed point is that of :math:`G_f` (only a fine evaluation can end the loop, with the
+stopping rule and the engine's error check of the plain loop), so the result has the
+accuracy of the final level; each cycle converges at the rate
+:math:`\|(I - J_c)^{-1}(J_f - J_c)\|` instead of the spectral radius of :math:`J_f`.  When a
+cycle does not at least halve the fine residual, the cheap map is a poor model of this level
+and the loop falls back to plain mixing of :math:`G_f` until the level changes.
+
+The mixer's stored residuals belong to :math:`\tilde G`; when :math:`b` changes they are
+shifted by the change (:meth:`AndersonMixer.shift`), so the cheap map's Jacobian
+information is kept across cycles.
+"""
+
+import numpy as np
+
+__all__ = ["DefectCorrection", "FACTOR", "MAX_INNER", "SAFEGUARD"]
+
+FACTOR = 0.05
+"""An inner solve ends when every residual of the corrected map is this fraction of the last
+fine evaluation's (or half the stopping threshold, whichever is larger)."""
+MAX_INNER = 50
+"""At most this many evaluations of the corrected map per cycle."""
+SAFEGUARD = 0.5
+"""A cycle must reduce max|dDelta| of the fine map by at least this factor, or the level is
+iterated plainly."""
+
+
+class DefectCorrection:
+    """The state of the loop's defect correction (see the module docstring).
+
+    Parameters
+    ----------
+    enabled : bool
+        Off: the loop iterates every level's own map (plain Anderson mixing).
+    thresholds : tuple of float
+        The loop's stopping thresholds ``(tol, tol_density, tol_filling)``.
+    """
+
+    def __init__(self, enabled, thresholds):
+        self.enabled = bool(enabled)
+        self.floors = 0.5 * np.asarray(thresholds, dtype=float)
+        self.coarser = None    # accuracy of the cheaper map (the level before the current one)
+        self.defect = None     # b, while the corrected map is iterated
+        self.active = False    # the next evaluation is one of the corrected map
+        self.targets = None    # residuals that end the inner solve
+        self.inner = 0         # evaluations of the corrected map in this cycle
+        self.last_fine = None  # max|dDelta| of the last fine evaluation of this level
+        self.plain = False     # the level fell back to plain mixing
+
+    def new_level(self, previous, final):
+        """The accuracy changed from ``previous``; on the ``final`` level its map becomes the
+        cheap one (the earlier levels are iterated plainly: a map of accuracy 1e-1 models one
+        of 1e-2 too poorly, cycles at 64² gained a factor 10 and then 1.5 only)."""
+        self.coarser = previous if final else None
+        self.defect, self.active, self.last_fine, self.plain, self.inner = (
+            None, False, None, False, 0)
+
+    def restart(self):
+        """The fine map changed at the same level (finer probing): cycles start afresh."""
+        self.defect, self.active, self.last_fine, self.inner = None, False, None, 0
+
+    def after_fine(self, ddelta):
+        """What follows a fine evaluation (with this max|dDelta|) that did not end the loop.
+
+        Returns
+        -------
+        str
+            ``"cycle"``: start a cycle (:meth:`start`); ``"fallback"``: the last cycle did not
+            halve the fine residual, so the level is iterated plainly from now on (the mixer's
+            history, of the corrected map, must be dropped); ``"plain"``: plain mixing.
+        """
+        if not self.enabled or self.coarser is None or self.plain:
+            return "plain"
+        if self.last_fine is not None and ddelta > SAFEGUARD * self.last_fine:
+            self.plain, self.defect = True, None
+            return "fallback"
+        self.last_fine = ddelta
+        return "cycle"
+
+    def start(self, defect, residuals):
+        """Begin a cycle with the defect ``b`` and the fine evaluation's residuals
+        ``(max|dDelta|, max|dn|, filling error)``; return the change of ``b``."""
+        change = defect if self.defect is None else defect - self.defect
+        self.defect = defect
+        self.targets = np.maximum(FACTOR * np.asarray(residuals, dtype=float), self.floors)
+        self.active, self.inner = True, 0
+        return change
+
+    def inner_done(self, residuals):
+        """After an evaluation of the corrected map: is the next evaluation a fine one?"""
+        self.inner += 1
+        if self.inner >= MAX_INNER or np.all(np.asarray(residuals) <= self.targets):
+            self.active = False
+        return not self.active
+
+    def get_state(self):
+        """Everything that fixes the next evaluations, for a checkpoint."""
+        return {"enabled": self.enabled, "coarser": self.coarser,
+                "defect": np.zeros(0) if self.defect is None else self.defect.copy(),
+                "active": self.active,
+                "targets": np.zeros(0) if self.targets is None else self.targets.copy(),
+                "inner": self.inner, "last_fine": self.last_fine, "plain": self.plain}
+
+    def set_state(self, state):
+        """Restore :meth:`get_state`."""
+        self.coarser = state["coarser"]
+        defect = np.asarray(state["defect"], dtype=float)
+        self.defect = defect if defect.size else None
+        self.active = bool(state["active"])
+        targets = np.asarray(state["targets"], dtype=float)
+        self.targets = targets if targets.size else None
+        self.inner = int(state["inner"])
+        self.last_fine = None if state["last_fine"] is None else float(state["last_fine"])
+        self.plain = bool(state["plain"])
