@@ -73,6 +73,10 @@ class Engine(Protocol):
     def accuracy_schedule(self, residual, current=None):
         """Accuracy for the next iteration given max|delta Delta|; ``None`` if always exact."""
 
+    def level_cost(self, accuracy):
+        """Relative work of one evaluation at ``accuracy`` (compared between the accuracy
+        levels by the loop's defect correction); None if unknown."""
+
     def error_estimate(self, band, onsite, delta, T):
         """Return the ``estimate`` of the averages' error and its ``tolerance``; None if exact."""
 

@@ -49,6 +49,10 @@ class DenseEngine:
         """Always ``None``: the averages are exact."""
         return None
 
+    def level_cost(self, accuracy):
+        """None: one level only."""
+        return None
+
     def error_estimate(self, band, onsite, delta, T):
         """None: exact up to rounding."""
         return None

@@ -229,7 +229,8 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
             corr.new_level(accuracy, new_accuracy == schedule(0.0, new_accuracy))
             accuracy = new_accuracy
             map_changed = True
-        action = "plain" if map_changed else corr.after_fine(ddelta.max())
+        action = "plain" if map_changed else corr.after_fine(ddelta.max(), _cost_ratio(
+            engine, corr.coarser, accuracy))
         if action == "cycle":
             t0 = time.perf_counter()
             cheap = G.pack(G(x, corr.coarser)[2])  # the same input, the cheaper map
@@ -301,6 +302,14 @@ class MeanFieldMap:
         out = SCFState(model.gaps(np.array([a.F for a in avg])), n_out,
                        self.chem.update(s.mu, n_out.mean(axis=1)))
         return s, avg, out
+
+
+def _cost_ratio(engine, cheap, fine):
+    """The cheap level's cost over the fine level's (``engine.level_cost``), or None."""
+    if cheap is None:
+        return None
+    cheap, fine = engine.level_cost(cheap), engine.level_cost(fine)
+    return None if cheap is None or not fine else cheap / fine
 
 
 def _snapshot(iteration, x, accuracy, mixer, engine, hist, corr):

@@ -7,6 +7,7 @@ from _helpers import TOL_CHEB_DEFAULT, TOL_SAME, paper_config
 from largebdg.engines import dense
 from largebdg.engines.chebyshev import ChebyshevEngine
 from largebdg.errors import ParameterError
+from largebdg.kpm.probing import colouring
 from largebdg.workflows.run import run
 
 
@@ -108,6 +109,35 @@ def test_threads_give_identical_averages(disordered_L16):
         two = ChebyshevEngine(model, threads=2, block_size=8, probing_distance=6).averages(*args)
         for name in ("n", "F", "bond_x", "bond_y"):
             np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
+
+
+def test_a_kept_window_is_confirmed_by_the_weyl_bound_without_slepc(disordered_L16,
+                                                                     monkeypatch):
+    """Near self-consistency the field moves little: the last SLEPc bound plus the norm of
+    the change, max_i hypot(δonsite_i, δΔ_i), bounds the new spectral radius (checked against
+    dense diagonalisation) and keeps the plan without another SLEPc solve; a change beyond
+    the window's margin calls SLEPc again."""
+    from largebdg.operators.petsc import PetscBdGOperator
+
+    res, model = disordered_L16
+    band = 0
+    onsite, delta = _onsite(res, model, band), res.delta[band].ravel()
+    engine = ChebyshevEngine(model, tolerance=1e-2)
+    engine.averages(band, onsite, delta, 0.1)
+    plan = engine.last[band]
+    calls = []
+    solve = PetscBdGOperator.spectral_bound
+    monkeypatch.setattr(PetscBdGOperator, "spectral_bound",
+                        lambda self, *a: calls.append(1) or solve(self, *a))
+    rng = np.random.default_rng(1)
+    moved = onsite + 1e-2 * rng.standard_normal(onsite.size), delta * 1.01
+    weyl = engine._weyl_bound(band, *moved)
+    H = engine._operator(band).pattern.matrix(model.t[band], *moved).toarray()
+    assert np.abs(np.linalg.eigvalsh(H)).max() <= weyl <= plan.scale
+    engine.averages(band, *moved, 0.1)
+    assert not calls and engine.last[band] is plan
+    engine.averages(band, onsite + 0.5, delta, 0.1)  # beyond the 3 % margin: SLEPc again
+    assert calls
 
 
 def test_chebyshev_rejects_zero_temperature(disordered_L16):
@@ -266,6 +296,15 @@ def test_a_looser_level_keeps_its_plan_beside_the_current_one(states_L32):
     assert np.array_equal(again.F, cheap.F) and np.array_equal(again.n, cheap.n)
     assert engine.last[band] is fine_plan and engine.plan(band, onsite, delta, T) is fine_plan
     assert engine.settings()["num_moments"] == [fine_plan.num_moments]
+    assert engine.level_cost(1e-3) is None  # band 2 has no plan yet
+    other = model.onsite(1, state.density[1], state.mu[1]), state.delta[1]
+    engine.averages(1, *other, T, accuracy=1e-2)
+    engine.averages(1, *other, T, accuracy=1e-3)
+    plans = [engine.plan(b, *f, T, accuracy=a) for a in (1e-2, 1e-3)
+             for b, f in enumerate([(onsite, delta), other])]
+    costs = [(int(colouring(model.L, p.probing_distance).max()) + 1) * p.num_moments
+             for p in plans]
+    assert engine.level_cost(1e-2) == sum(costs[:2]) < engine.level_cost(1e-3) == sum(costs[2:])
     twin = ChebyshevEngine(model, tolerance=1e-3)
     twin.set_state(engine.get_state())
     assert twin.plan(band, onsite, delta, T, accuracy=1e-2) == cheap_plan

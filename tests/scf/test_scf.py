@@ -130,8 +130,11 @@ class _TwoLevelEngine:
     fixed bias of the anomalous averages, as a cheap Chebyshev level is (with ``flip``, once
     the fine level has been reached, the coarse level's averages also change sign)."""
 
-    def __init__(self, engine, bias, flip=False):
-        self.engine, self.bias, self.flip = engine, bias, flip
+    def __init__(self, engine, bias, flip=False, cost=0.1):
+        self.engine, self.bias, self.flip, self.cost = engine, bias, flip, cost
+
+    def level_cost(self, accuracy):
+        return self.cost if accuracy == 1e-1 else 1.0
 
     def __getattr__(self, name):
         return getattr(self.engine, name)
@@ -170,13 +173,13 @@ def test_the_mixer_starts_afresh_on_the_new_map():
     assert second < 0.75 * first
 
 
-def _two_level_solve(flip, defect_correction):
+def _two_level_solve(flip, defect_correction, cost=0.1):
     from largebdg.engines import make_engine
     from largebdg.scf import solve
 
     model, _ = build_model(paper_config(8))
     bias = 0.002 * np.random.default_rng(3).random((2, 64))
-    engine = _TwoLevelEngine(make_engine("dense", model), bias, flip)
+    engine = _TwoLevelEngine(make_engine("dense", model), bias, flip, cost)
     return solve(model, engine, 0.098, tol=1e-7, tol_density=1e-6, tol_filling=1e-7,
                  defect_correction=defect_correction)
 
@@ -206,3 +209,12 @@ def test_a_poor_cheap_map_falls_back_to_plain_mixing():
     assert corrected.converged
     assert np.all(corrected.history["accuracy"][-3:] == 1e-3)  # plain fine iterations at the end
     assert np.abs(corrected.state.delta - plain.state.delta).max() < 1e-6
+
+
+def test_a_cheap_map_that_is_not_much_cheaper_is_not_used():
+    """At 0.7 of the fine map's cost (near T_c the levels' moments are close) the final level
+    is iterated plainly: the same iterations as without defect correction."""
+    plain = _two_level_solve(False, False)
+    dear = _two_level_solve(False, True, cost=0.7)
+    np.testing.assert_array_equal(dear.history["accuracy"], plain.history["accuracy"])
+    np.testing.assert_array_equal(dear.state.delta, plain.state.delta)
