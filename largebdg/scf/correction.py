@@ -24,7 +24,10 @@ accuracy of the final level; each cycle converges at the rate
 cycle does not at least halve the fine residual, the cheap map is a poor model of this level
 and the loop falls back to plain mixing of :math:`G_f` until the level changes; and where the
 cheap map is not much cheaper (:data:`CHEAP_SHARE`, by the engine's ``level_cost``; near T_c
-fewer moments make the levels' costs close) the level is iterated plainly from the start.
+fewer moments make the levels' costs close) or too coarse (:data:`COARSEST`) the level is
+iterated plainly from the start.  An inner solve whose residual grows beyond the fine
+residual that began the cycle is abandoned: the loop returns to the cycle's input and mixes
+the fine map plainly from there.
 
 The mixer's stored residuals belong to :math:`\tilde G`; when :math:`b` changes they are
 shifted by the change (:meth:`AndersonMixer.shift`), so the cheap map's Jacobian
@@ -33,7 +36,7 @@ information is kept across cycles.
 
 import numpy as np
 
-__all__ = ["DefectCorrection", "FACTOR", "MAX_INNER", "SAFEGUARD", "CHEAP_SHARE"]
+__all__ = ["DefectCorrection", "FACTOR", "MAX_INNER", "SAFEGUARD", "CHEAP_SHARE", "COARSEST"]
 
 FACTOR = 0.05
 """An inner solve ends when every residual of the corrected map is this fraction of the last
@@ -43,6 +46,10 @@ MAX_INNER = 50
 SAFEGUARD = 0.5
 """A cycle must reduce max|dDelta| of the fine map by at least this factor, or the level is
 iterated plainly."""
+COARSEST = 1e-2
+"""The cheap map's accuracy must be at least this fine: a 1e-1 map models the next level
+poorly (at 64² the cycles gained a factor 10, then 1.5; at 16², T = 0.2, with the final
+level at 1e-2, the corrected 1e-1 map diverged)."""
 CHEAP_SHARE = 1 / 3
 """The cheap map must cost at most this share of the fine one (``engine.level_cost``, start
 vectors × moments), or the level is iterated plainly: the corrected map needs about as many
@@ -72,12 +79,13 @@ class DefectCorrection:
         self.inner = 0         # evaluations of the corrected map in this cycle
         self.last_fine = None  # max|dDelta| of the last fine evaluation of this level
         self.plain = False     # the level fell back to plain mixing
+        self.origin = None     # (x, fine residual vector, max|dDelta|) that began the cycle
 
     def new_level(self, previous, final):
         """The accuracy changed from ``previous``; on the ``final`` level its map becomes the
         cheap one (the earlier levels are iterated plainly: a map of accuracy 1e-1 models one
         of 1e-2 too poorly, cycles at 64² gained a factor 10 and then 1.5 only)."""
-        self.coarser = previous if final else None
+        self.coarser = previous if final and previous <= COARSEST else None
         self.defect, self.active, self.last_fine, self.plain, self.inner = (
             None, False, None, False, 0)
 
@@ -108,21 +116,29 @@ class DefectCorrection:
         self.last_fine = ddelta
         return "cycle"
 
-    def start(self, defect, residuals):
-        """Begin a cycle with the defect ``b`` and the fine evaluation's residuals
-        ``(max|dDelta|, max|dn|, filling error)``; return the change of ``b``."""
+    def start(self, defect, residuals, x, r):
+        """Begin a cycle at input ``x`` (fine residual vector ``r``) with the defect ``b`` and
+        the fine evaluation's residuals ``(max|dDelta|, max|dn|, filling error)``; return the
+        change of ``b``."""
         change = defect if self.defect is None else defect - self.defect
         self.defect = defect
+        self.origin = (x.copy(), r.copy(), float(residuals[0]))
         self.targets = np.maximum(FACTOR * np.asarray(residuals, dtype=float), self.floors)
         self.active, self.inner = True, 0
         return change
 
     def inner_done(self, residuals):
-        """After an evaluation of the corrected map: is the next evaluation a fine one?"""
+        """After an evaluation of the corrected map with ``residuals``: ``"continue"`` the
+        inner solve, ``"fine"`` (evaluate the fine map next) or ``"abort"`` (the corrected map
+        diverges: go back to :attr:`origin` and mix the fine map plainly)."""
         self.inner += 1
+        if residuals[0] > self.origin[2]:
+            self.active, self.plain, self.defect = False, True, None
+            return "abort"
         if self.inner >= MAX_INNER or np.all(np.asarray(residuals) <= self.targets):
             self.active = False
-        return not self.active
+            return "fine"
+        return "continue"
 
     def get_state(self):
         """Everything that fixes the next evaluations, for a checkpoint."""
@@ -130,7 +146,10 @@ class DefectCorrection:
                 "defect": np.zeros(0) if self.defect is None else self.defect.copy(),
                 "active": self.active,
                 "targets": np.zeros(0) if self.targets is None else self.targets.copy(),
-                "inner": self.inner, "last_fine": self.last_fine, "plain": self.plain}
+                "inner": self.inner, "last_fine": self.last_fine, "plain": self.plain,
+                "origin": {} if self.origin is None else {
+                    "x": self.origin[0].copy(), "r": self.origin[1].copy(),
+                    "ddelta": self.origin[2]}}
 
     def set_state(self, state):
         """Restore :meth:`get_state`."""
@@ -143,3 +162,7 @@ class DefectCorrection:
         self.inner = int(state["inner"])
         self.last_fine = None if state["last_fine"] is None else float(state["last_fine"])
         self.plain = bool(state["plain"])
+        origin = state.get("origin") or {}
+        self.origin = (None if not origin else (np.asarray(origin["x"], dtype=float),
+                                                np.asarray(origin["r"], dtype=float),
+                                                float(origin["ddelta"])))

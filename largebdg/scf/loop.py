@@ -202,7 +202,9 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
         if callback is not None:
             callback(it, rec)
         if not fine:
-            corr.inner_done((ddelta.max(), ddens.max(), ferr.max()))
+            if corr.inner_done((ddelta.max(), ddens.max(), ferr.max())) == "abort":
+                mixer.reset()
+                x, r = corr.origin[:2]  # plain mixing of the fine map from the cycle's input
             x = mixer.step(x, r)
             _maybe_save(it)
             continue
@@ -234,7 +236,7 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
         if action == "cycle":
             t0 = time.perf_counter()
             cheap = G.pack(G(x, corr.coarser)[2])  # the same input, the cheaper map
-            mixer.shift(corr.start(g - cheap, (ddelta.max(), ddens.max(), ferr.max())))
+            mixer.shift(corr.start(g - cheap, (ddelta.max(), ddens.max(), ferr.max()), x, r))
             hist["seconds"][-1] += time.perf_counter() - t0
         map_changed = map_changed or action == "fallback"
         x = mixer.step(x, r)

@@ -127,26 +127,26 @@ def test_seed_resolution_recorded():
 
 class _TwoLevelEngine:
     """The dense engine behind a two-level accuracy schedule whose coarse level is off by a
-    fixed bias of the anomalous averages, as a cheap Chebyshev level is (with ``flip``, once
-    the fine level has been reached, the coarse level's averages also change sign)."""
+    fixed bias of the anomalous averages, as a cheap Chebyshev level is (once the fine level
+    has been reached, the coarse level's averages are also multiplied by ``scale``)."""
 
-    def __init__(self, engine, bias, flip=False, cost=0.1):
-        self.engine, self.bias, self.flip, self.cost = engine, bias, flip, cost
+    def __init__(self, engine, bias, scale=1.0, cost=0.1):
+        self.engine, self.bias, self.scale, self.cost = engine, bias, scale, cost
 
     def level_cost(self, accuracy):
-        return self.cost if accuracy == 1e-1 else 1.0
+        return self.cost if accuracy == 1e-2 else 1.0
 
     def __getattr__(self, name):
         return getattr(self.engine, name)
 
     def accuracy_schedule(self, residual, current=None):
-        return 1e-3 if residual <= 1e-3 or current == 1e-3 else 1e-1
+        return 1e-3 if residual <= 1e-3 or current == 1e-3 else 1e-2
 
     def averages(self, band, onsite, delta, T, accuracy=None):
         avg = self.engine.averages(band, onsite, delta, T)
         self.fine_seen = getattr(self, "fine_seen", False) or accuracy == 1e-3
-        if accuracy == 1e-1:
-            F = -avg.F if self.flip and self.fine_seen else avg.F
+        if accuracy == 1e-2:
+            F = self.scale * avg.F if self.fine_seen else avg.F
             avg = dataclasses.replace(avg, F=F + self.bias[band])
         return avg
 
@@ -173,13 +173,13 @@ def test_the_mixer_starts_afresh_on_the_new_map():
     assert second < 0.75 * first
 
 
-def _two_level_solve(flip, defect_correction, cost=0.1):
+def _two_level_solve(scale, defect_correction, cost=0.1):
     from largebdg.engines import make_engine
     from largebdg.scf import solve
 
     model, _ = build_model(paper_config(8))
     bias = 0.002 * np.random.default_rng(3).random((2, 64))
-    engine = _TwoLevelEngine(make_engine("dense", model), bias, flip, cost)
+    engine = _TwoLevelEngine(make_engine("dense", model), bias, scale, cost)
     return solve(model, engine, 0.098, tol=1e-7, tol_density=1e-6, tol_filling=1e-7,
                  defect_correction=defect_correction)
 
@@ -189,8 +189,8 @@ def test_defect_correction_reaches_the_fine_fixed_point_with_few_fine_evaluation
     the fixed point is the fine map's, after four fine evaluations instead of the plain
     loop's 22 (each cycle cuts the fine residual to FACTOR = 5 % of the last one; 4e-3 to
     1e-7 here)."""
-    plain = _two_level_solve(False, False)
-    corrected = _two_level_solve(False, True)
+    plain = _two_level_solve(1.0, False)
+    corrected = _two_level_solve(1.0, True)
     assert plain.converged and corrected.converged
     fine_plain = np.sum(plain.history["accuracy"] == 1e-3)
     fine = np.sum(corrected.history["accuracy"] == 1e-3)
@@ -204,8 +204,8 @@ def test_a_poor_cheap_map_falls_back_to_plain_mixing():
     """A cheap map whose Jacobian is far from the fine one's (the anomalous averages' sign
     flipped) cannot halve the fine residual per cycle: the loop falls back to plain mixing of
     the fine map and still reaches its fixed point."""
-    plain = _two_level_solve(False, False)
-    corrected = _two_level_solve(True, True)
+    plain = _two_level_solve(1.0, False)
+    corrected = _two_level_solve(-1.0, True)
     assert corrected.converged
     assert np.all(corrected.history["accuracy"][-3:] == 1e-3)  # plain fine iterations at the end
     assert np.abs(corrected.state.delta - plain.state.delta).max() < 1e-6
@@ -214,7 +214,22 @@ def test_a_poor_cheap_map_falls_back_to_plain_mixing():
 def test_a_cheap_map_that_is_not_much_cheaper_is_not_used():
     """At 0.7 of the fine map's cost (near T_c the levels' moments are close) the final level
     is iterated plainly: the same iterations as without defect correction."""
-    plain = _two_level_solve(False, False)
-    dear = _two_level_solve(False, True, cost=0.7)
+    plain = _two_level_solve(1.0, False)
+    dear = _two_level_solve(1.0, True, cost=0.7)
     np.testing.assert_array_equal(dear.history["accuracy"], plain.history["accuracy"])
     np.testing.assert_array_equal(dear.state.delta, plain.state.delta)
+
+
+def test_a_diverging_cheap_map_is_abandoned_at_once():
+    """A cheap map with three times the fine Jacobian makes the corrected map diverge: the
+    inner solve is abandoned as soon as its residual exceeds the cycle's fine residual, and
+    the fine map is mixed plainly from the cycle's input to its fixed point."""
+    from largebdg.scf.correction import MAX_INNER
+
+    plain = _two_level_solve(1.0, False)
+    corrected = _two_level_solve(3.0, True)
+    assert corrected.converged
+    acc = corrected.history["accuracy"]
+    first_fine = np.flatnonzero(acc == 1e-3)[0]
+    assert 0 < np.sum(acc[first_fine:] == 1e-2) < MAX_INNER
+    assert np.abs(corrected.state.delta - plain.state.delta).max() < 1e-6
