@@ -72,8 +72,8 @@ from .. import _validate as v
 from .._optional import rank_size, world
 from ..errors import ParameterError
 from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients, truncation_bound
-from ..kpm.probing import (choose_distance, class_tails, colouring, probing_distances,
-                           refinement_distance)
+from ..kpm.probing import (choose_distance, class_tails, colour_count, colouring,
+                           probing_distances, refinement_distance)
 from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
 from ..kpm.vectors import colour_blocks
 from ..model.clean import clean_blocks, mu_for_filling, reference_temperature
@@ -409,7 +409,7 @@ class ChebyshevEngine:
                 plan = self._looser.get(band, {}).get(acc)
             if plan is None:
                 return None
-            colours = int(colouring(self.model.L, plan.probing_distance).max()) + 1
+            colours = colour_count(self.model.L, plan.probing_distance)
             total += colours * plan.num_moments
         return total
 
@@ -451,7 +451,7 @@ class ChebyshevEngine:
         sites' worth (a class has about q² sites, q = floor(L/d)), at most all C."""
         L = self.model.L
         q = max(L // d, 1)
-        C = int(colouring(L, d).max()) + 1
+        C = colour_count(L, d)
         return min(C, max(self.plan_classes, -(-PLAN_MIN_SITES // (q * q))))
 
     def _cheapest(self, measured, floor, T, scale, acc, M, margin):
@@ -470,7 +470,7 @@ class ChebyshevEngine:
         fewest = M if self.num_moments else moments_for_tolerance(T, scale, acc)
         best = None
         for d in [x for x in probing_distances(L) if x >= floor]:
-            colours = int(colouring(L, d).max()) + 1
+            colours = colour_count(L, d)
             if best is not None and colours * fewest >= best[0]:
                 break
             probing, cv = measured(d)
@@ -628,7 +628,7 @@ class ChebyshevEngine:
         L = self.model.L
         probing = 0.0
         if plan.probing_distance < L:
-            C = int(colouring(L, plan.probing_distance).max()) + 1
+            C = colour_count(L, plan.probing_distance)
             num_classes = int(np.ceil(self.verify_fraction * C))
             last = self._last_probe.get(band)
             coarse = None
@@ -687,7 +687,7 @@ class ChebyshevEngine:
         if last is None or last[0] != kept or kept.probing_distance >= self.model.L:
             return
         _, onsite, delta, coarse = last
-        C = int(colouring(self.model.L, kept.probing_distance).max()) + 1
+        C = colour_count(self.model.L, kept.probing_distance)
         self._learn_margin(band, self._remeasure(band, kept, onsite, delta, C, coarse),
                            kept.probing_distance)
 

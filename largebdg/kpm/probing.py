@@ -28,8 +28,8 @@ import scipy.sparse
 from .. import _validate as v
 from ..model.clean import clean_tau
 
-__all__ = ["axis_colours", "colouring", "class_tails", "probing_error", "choose_distance",
-           "probing_distances", "refinement_distance", "square_lattice_vectors",
+__all__ = ["axis_colours", "colouring", "colour_count", "class_tails", "probing_error",
+           "choose_distance", "probing_distances", "refinement_distance", "square_lattice_vectors",
            "sheared_colouring", "sublattices", "sublattice_vectors", "shortest_vector"]
 
 
@@ -54,6 +54,14 @@ def colouring(L, d):
     cx = axis_colours(L, min(d, L))
     C = cx.max() + 1
     return (cx[None, :] + C * cx[:, None]).ravel()
+
+
+def colour_count(L, d):
+    """Number of colours of :func:`colouring` ``(L, d)`` (= its maximum + 1), without
+    building it: C² with C = ceil(L/q) colours per axis, q = floor(L/d) segments."""
+    L = v.positive_int("L", L)
+    q = max(L // min(v.positive_int("probing_distance", d), L), 1)
+    return (-(-L // q)) ** 2
 
 
 def class_tails(L, d, pp, ph):

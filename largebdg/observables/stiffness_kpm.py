@@ -169,6 +169,7 @@ from .. import _validate as v
 from ..errors import ParameterError
 from ..kpm.coefficients import check_tolerance, moments_for_tolerance, tanh_coefficients
 from ..kpm.probing import (
+    colour_count,
     colouring,
     probing_distances,
     sheared_colouring,
@@ -603,8 +604,8 @@ def _kinetic_ladder(L, probing_distance):
     """Colourings to try: ``(d, C)`` by increasing d; d = L is the exact trace."""
     if probing_distance is not None:
         d = min(int(probing_distance), L)
-        return [(d, L * L if d >= L else int(colouring(L, d).max()) + 1)]
-    ladder = [(d, int(colouring(L, d).max()) + 1) for d in probing_distances(L) if d < L]
+        return [(d, L * L if d >= L else colour_count(L, d))]
+    ladder = [(d, colour_count(L, d)) for d in probing_distances(L) if d < L]
     ladder = [x for x in ladder if x[1] >= _KIN_MIN_COLOURS and 2 * x[1] < L * L]
     return ladder + [(L, L * L)]
 

@@ -4,5 +4,5 @@ from .loop import DEFAULTS, MeanFieldMap, SCFOutcome, solve
 from .mixing import MIXERS, AndersonMixer, LinearMixer
 from .state import SCFState, initial_state
 
-__all__ = ["solve", "SCFOutcome", "MeanFieldMap", "SCFState", "initial_state", "DEFAULTS", "MIXERS",
-           "AndersonMixer", "LinearMixer"]
+__all__ = ["solve", "SCFOutcome", "MeanFieldMap", "SCFState", "initial_state", "DEFAULTS",
+           "MIXERS", "AndersonMixer", "LinearMixer"]

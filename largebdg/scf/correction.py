@@ -6,9 +6,8 @@ map :math:`G_f` of the current level is several times dearer per evaluation than
 that make the final level take many iterations (band 1's density-gap modes on the
 superconducting puddles, Jacobian eigenvalues up to ≈ 0.94, docs/performance.md) are the
 physics of the mean field, not of the expansion's accuracy.  Defect correction therefore
-evaluates :math:`G_f` only once per cycle:
-
-Only the final level is solved this way, with the level before it as the cheap map:
+solves the final level with the level before it as the cheap map, evaluating :math:`G_f`
+only once per cycle:
 
 1. at the current input :math:`x`, evaluate :math:`G_f(x)` and :math:`G_c(x)` and keep the
    defect :math:`b = G_f(x) - G_c(x)`;
@@ -142,7 +141,7 @@ class DefectCorrection:
 
     def get_state(self):
         """Everything that fixes the next evaluations, for a checkpoint."""
-        return {"enabled": self.enabled, "coarser": self.coarser,
+        return {"coarser": self.coarser,
                 "defect": np.zeros(0) if self.defect is None else self.defect.copy(),
                 "active": self.active,
                 "targets": np.zeros(0) if self.targets is None else self.targets.copy(),

@@ -180,7 +180,8 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
     for it in range(start, max(max_iter, start) + 1):
         t0 = time.perf_counter()
         fine = not corr.active  # else: the cheaper map corrected by the defect
-        s, avg, out = G(x, accuracy if fine else corr.coarser)
+        level = accuracy if fine else corr.coarser
+        s, avg, out = G(x, level)
         g = G.pack(out)
         if not fine:
             g = g + corr.defect
@@ -190,7 +191,6 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
         ddelta = np.abs(delta_out - s.delta).max(axis=1)
         ddens = np.abs(n_out - s.density).max(axis=1)
         ferr = G.chem.filling_error(n_out.mean(axis=1))
-        level = accuracy if fine else corr.coarser
         rec = {
             "max_ddelta": ddelta, "max_ddensity": ddens, "filling_error": ferr,
             "mean_abs_delta": np.abs(delta_out).mean(axis=1), "mu": s.mu.copy(),

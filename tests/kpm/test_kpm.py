@@ -191,3 +191,11 @@ def test_probing_distances_are_distinct_colourings():
     assert ds[0] == 4 and ds[-1] == 128
     colour_counts = [int(colouring(128, d).max()) + 1 for d in ds]
     assert colour_counts == sorted(set(colour_counts))
+
+
+def test_colour_count_is_that_of_the_colouring():
+    from largebdg.kpm.probing import colour_count
+
+    for L in range(1, 41):
+        for d in range(1, L + 3):
+            assert colour_count(L, d) == colouring(L, d).max() + 1, (L, d)
