@@ -4,11 +4,13 @@ At low temperature the clean weak band's entries of tanh(H/2T) decay over tens o
 plain probing with distance d < L/2 misses the tolerance (docs/performance.md, T = 0.025).
 The engine's control variate (``ChebyshevEngine(control_variate=True)``, the default)
 subtracts from each probed entry the homogeneous band's tail over the other sites of its
-colour class (:func:`largebdg.kpm.probing.class_tails`), leaving only the inhomogeneous
+colour class (:func:`largebdg.kpm.probing.class_tails`; to first order in the field where the
+colouring is a sublattice, :func:`largebdg.kpm.probing.tail_response`), leaving only the
 remainder as probing error.  For band 2 of a disordered mean field
 (``bench_probing.disordered_field``) and each probing distance d this prints the realised
 largest error (tau units, against exact columns) of the plain probes and of the engine's
-choice, and the engine's whole-lattice estimate of the latter.
+choice (``Plan.control_variate``: 0 plain, 1 homogeneous tails, 2 to first order), and the
+engine's whole-lattice estimate of the latter.
 
     python benchmarks/bench_control_variate.py 128 0.025 --distances 32,42,64
 """
@@ -54,7 +56,7 @@ def main():
             assert engine.last[BAND].num_moments == M
         estimate = engine.error_estimate(BAND, onsite, delta, T)["probing"]
         print(f"{d:3d}  {colouring(L, d).max() + 1:6d}  {realised[False]:.2e}  "
-              f"{realised[True]:.2e}  {estimate:.2e}  {engine.last[BAND].control_variate!s:5}  "
+              f"{realised[True]:.2e}  {estimate:.2e}  {engine.last[BAND].control_variate:d}  "
               f"{realised[False] / realised[True]:.1f}", flush=True)
 
 

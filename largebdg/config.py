@@ -233,8 +233,9 @@ class ChebyshevConfig:
     CSR reference recursion); under MPI both split the start vectors over ranks.
     ``probing_model`` is ``"measured"`` (the probing error measured on the
     current mean field) or ``"clean"`` (the clean-band worst-case model);
-    ``control_variate`` lets plans subtract the homogeneous band's tails from
-    the probes where that measures smaller (a clean band at low T);
+    ``control_variate`` lets plans subtract the homogeneous band's tails (to
+    first order in the field where the colouring is a sublattice) from the
+    probes where that measures smaller (a clean band at low T);
     ``threads`` the threads over blocks of start vectors (0: the cores
     available divided by the MPI ranks).  See docs/chebyshev.md.
     """

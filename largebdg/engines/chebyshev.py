@@ -31,9 +31,12 @@ those classes -- whole sublattices spread over the sample, so the rare large
 errors of big clean puddles are seen.  The estimate is that difference times
 :data:`REFINEMENT_SAFETY`.  With ``control_variate`` the same probes are also measured with
 the homogeneous band's tails subtracted (:func:`~largebdg.kpm.probing.class_tails` of the
-band's mean onsite energy and gap, same series, in k-space) and the plan keeps whichever
-estimate is smaller: a clean weak band at low T, whose entries decay over tens of sites,
-then needs a far shorter d; a localised band keeps the plain probes.
+band's mean onsite energy and gap, same series, in k-space), and, where the colouring is a
+sublattice, with those tails to first order in the field's deviation from the mean
+(:func:`~largebdg.kpm.probing.tail_response`, estimate times :data:`FIRST_ORDER_SAFETY`);
+the plan keeps whichever estimate is smallest
+(:data:`CONTROL_VARIATES`): a clean weak band at low T, whose entries decay over tens of
+sites, then needs a far shorter d; a localised band keeps the plain probes.
 
 A plan measures, for each distance from the cheapest up, the estimate on
 ``plan_classes`` random classes (more where classes are small, :data:`PLAN_MIN_SITES`);
@@ -73,7 +76,8 @@ from .._optional import rank_size, world
 from ..errors import ParameterError
 from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients, truncation_bound
 from ..kpm.probing import (choose_distance, class_tails, colour_count, colouring,
-                           probing_distances, refinement_distance)
+                           first_order_tails, probing_distances, refinement_distance,
+                           tail_response)
 from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
 from ..kpm.vectors import colour_blocks
 from ..model.clean import clean_blocks, mu_for_filling, reference_temperature
@@ -95,6 +99,11 @@ REFINEMENT_SAFETY = 1.25
 """The probing error e_d at a site is at most |y_d - y_D| / (1 - rho), rho = e_D / e_d the
 error ratio of the refining colouring (spacing D >= 2d, or 1.5 d for three segments); 1.25
 allows rho <= 0.2 (measured 0.003-0.16 at L = 64, docs/performance.md)."""
+FIRST_ORDER_SAFETY = 5 / 3
+""":data:`REFINEMENT_SAFETY` for probes corrected to first order (``control_variate`` 2): their
+remainder, second order in the field, decays more slowly at short distances (largest errors at
+d = 4 over d = 8, L = 32, four disorder kinds: 0.29-0.38, against 0.15-0.27 for the plain and
+the homogeneous-corrected probes), so rho <= 0.4 is allowed."""
 PLAN_HEADROOM = 0.75
 """A plan's probing estimate (on a few classes) must stay below this fraction of its budget, so
 that the whole-lattice check at convergence, a maximum over more sites, does not fail on a
@@ -137,8 +146,10 @@ class Plan:
         Bound of the truncation error (neglected tail of the tanh series).
     probing : float
         Estimated probing error (0 for unit start vectors).
-    control_variate : bool
-        Whether the homogeneous band's tails are subtracted from the probes.
+    control_variate : int
+        What is subtracted from the probes: nothing (0), the homogeneous band's tails (1), or
+        those to first order in the field's deviation from the mean (2; sublattice
+        colourings only).
     """
 
     accuracy: float
@@ -148,7 +159,11 @@ class Plan:
     probing_distance: int
     truncation: float
     probing: float
-    control_variate: bool = False
+    control_variate: int = 0
+
+
+CONTROL_VARIATES = ("plain probes", "homogeneous tails", "tails to first order")
+"""Meaning of :attr:`Plan.control_variate` 0, 1, 2."""
 
 
 class ChebyshevEngine:
@@ -312,7 +327,7 @@ class ChebyshevEngine:
         """Restore the plans returned by :meth:`get_state`."""
         def plan(p):
             return Plan(float(p[0]), float(p[1]), float(p[2]), int(p[3]), int(p[4]),
-                        float(p[5]), float(p[6]), bool(p[7]) if len(p) > 7 else False)
+                        float(p[5]), float(p[6]), int(p[7]) if len(p) > 7 else 0)
 
         self._plans = {int(k): plan(p) for k, p in state.get("plans", {}).items()}
         self._looser = {int(k): {plan(p).accuracy: plan(p) for p in rows}
@@ -421,15 +436,15 @@ class ChebyshevEngine:
         L = self.model.L
         coeffs = tanh_coefficients(T, scale, M)
         entries = self._entries(band, onsite, delta, scale, coeffs)
-        reference = (self._reference(band, onsite, delta, scale, coeffs)
-                     if self.control_variate and self.start_vectors == "probing" else None)
+        tails = (self._tails(band, onsite, delta, scale, coeffs)
+                 if self.control_variate and self.start_vectors == "probing" else None)
 
-        def measured(d):  # the smaller of the plain and the corrected estimate
-            plain, corrected = self._measured_probing(band, entries, d, self._plan_count(d),
-                                                      sample=True, reference=reference).max(1)
-            return min(plain, corrected), bool(corrected < plain)
+        def measured(d):  # the smallest estimate of the plain and the corrected probes
+            rows = self._measured_probing(band, entries, d, self._plan_count(d),
+                                          sample=True, tails=tails).max(1)
+            return float(rows.min()), int(np.argmin(rows))
 
-        cv = False
+        cv = 0
         if self.start_vectors == "unit":
             d, probing = L, 0.0
         elif self.probing_distance:
@@ -444,7 +459,8 @@ class ChebyshevEngine:
             floor = max(self._dmin.get(band, 0), kept.probing_distance if kept else 0)
             d, M, probing, cv = self._cheapest(measured, floor, T, scale, acc, M,
                                                self._margin.get(band, 1.0))
-        return Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing, cv and d < L)
+        return Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing,
+                    cv if d < L else 0)
 
     def _plan_count(self, d):
         """Classes a plan measures at distance d: ``plan_classes``, or :data:`PLAN_MIN_SITES`
@@ -487,17 +503,37 @@ class ChebyshevEngine:
                 best = (colours * moments, d, moments, probing, cv)
         return best[1:]
 
-    def _reference(self, band, onsite, delta, scale, coeffs):
-        """Blocks (pp, ph) of the expanded tanh for the band's mean onsite energy and gap.
+    def _tails(self, band, onsite, delta, scale, coeffs):
+        """``tails(d, order)``: the control variate of distance d for this mean field, (4, N).
 
-        :func:`~largebdg.model.clean.clean_blocks` of the same Chebyshev series (so the
-        subtracted tails carry the same truncation as the probes).
+        Order 1 (:func:`~largebdg.kpm.probing.class_tails`): the tails of the homogeneous band
+        of the mean onsite energy and gap, from :func:`~largebdg.model.clean.clean_blocks` of
+        the same Chebyshev series (so the subtracted tails carry the same truncation as the
+        probes).  Order 2 adds their first-order change with the field's deviation from the
+        mean (:func:`~largebdg.kpm.probing.tail_response`, a few vector recursions of the
+        homogeneous band); ``None`` where the colouring is not a sublattice.  Zero for
+        d >= L.
         """
+        L, t = self.model.L, self.model.t[band]
+        mean_onsite, mean_delta = float(np.mean(onsite)), float(np.mean(delta))
+
         def series(E):
             return np.polynomial.chebyshev.chebval(E / scale, coeffs)
 
-        return clean_blocks(self.model.L, self.model.t[band], -float(np.mean(onsite)),
-                            float(np.mean(delta)), series)
+        blocks = clean_blocks(L, t, -mean_onsite, mean_delta, series)
+        homogeneous = BdGStencil(self._neighbours, t, np.full(L * L, mean_onsite),
+                                 np.full(L * L, mean_delta), scale)
+
+        def tails(d, order):
+            if order == 1:
+                return class_tails(L, d, *blocks)
+            if L % max(L // d, 1):
+                return None
+            G = tail_response(homogeneous, coeffs, L, d, scale)
+            return class_tails(L, d, *blocks) + first_order_tails(
+                G, onsite - mean_onsite, delta - mean_delta)
+
+        return tails
 
     def _entries(self, band, onsite, delta, scale, coeffs):
         """``entries(X0, rows, cols)``: the entries of tanh(H/2T) X0 the engine reads."""
@@ -537,7 +573,7 @@ class ChebyshevEngine:
         return out
 
     def _measured_probing(self, band, entries, d, num_classes, coarse=None, sample=False,
-                          reference=None):
+                          tails=None):
         """Estimated largest probing error of distance d on ``num_classes`` random classes.
 
         The classes' probes (``coarse``, shape (4, N), if already known) are compared with
@@ -548,15 +584,17 @@ class ChebyshevEngine:
 
         Returns
         -------
-        ndarray, shape (2, K)
+        ndarray, shape (3, K)
             Per measured class, the estimate for the probes as they are (row 0) and with the
-            homogeneous tails of ``reference`` (blocks from :meth:`_reference`) subtracted
-            from both colourings (row 1, ``inf`` without ``reference``); the estimate of the
-            classes together is the maximum of a row.  (One class of zeros for d >= L.)
+            control variates ``tails(d, order)`` of :meth:`_tails`, order 1 and 2, subtracted
+            from both colourings (rows 1 and 2; ``inf`` without ``tails`` or where a
+            colouring has no order-2 tails); the estimate of the classes together is the
+            maximum of a row, its index the :attr:`Plan.control_variate`.  (One class of
+            zeros for d >= L.)
         """
         L = self.model.L
         if d >= L:
-            return np.zeros((2, 1))
+            return np.zeros((len(CONTROL_VARIATES), 1))
         colour = colouring(L, d)
         C = int(colour.max()) + 1
         rng = np.random.default_rng([L, band, self._sample_round])
@@ -572,17 +610,20 @@ class ChebyshevEngine:
             sites = sites[np.isin(fine_colour[sites], needed)]
         fine = self._probe(entries, fine_colour, needed)
         difference = coarse[:, sites] - fine[:, sites]
-        out = np.full((2, classes.size), np.inf)
+        out = np.full((len(CONTROL_VARIATES), classes.size), np.inf)
 
         def per_class(row, errors):  # the largest error of each class's measured sites
             largest = np.zeros(C)
             np.maximum.at(largest, colour[sites], np.abs(errors).max(axis=0))
-            out[row] = REFINEMENT_SAFETY * largest[classes]
+            safety = FIRST_ORDER_SAFETY if row == 2 else REFINEMENT_SAFETY
+            out[row] = safety * largest[classes]
 
         per_class(0, difference)
-        if reference is not None:
-            per_class(1, difference - class_tails(L, d, *reference)[:, sites]
-                      + class_tails(L, refinement_distance(L, d), *reference)[:, sites])
+        for order in range(1, len(CONTROL_VARIATES)) if tails is not None else ():
+            coarse_tails = tails(d, order)
+            fine_tails = tails(refinement_distance(L, d), order)
+            if coarse_tails is not None and fine_tails is not None:
+                per_class(order, difference - coarse_tails[:, sites] + fine_tails[:, sites])
         return out
 
     def _map(self, fn, items):
@@ -699,11 +740,10 @@ class ChebyshevEngine:
         """
         coeffs = tanh_coefficients(plan.T, plan.scale, plan.num_moments)
         entries = self._entries(band, onsite, delta, plan.scale, coeffs)
-        reference = (self._reference(band, onsite, delta, plan.scale, coeffs)
-                     if plan.control_variate else None)
-        plain, corrected = self._measured_probing(band, entries, plan.probing_distance,
-                                                  num_classes, coarse, reference=reference)
-        return corrected if plan.control_variate else plain
+        tails = (self._tails(band, onsite, delta, plan.scale, coeffs)
+                 if plan.control_variate else None)
+        return self._measured_probing(band, entries, plan.probing_distance, num_classes, coarse,
+                                      tails=tails)[plan.control_variate]
 
     def averages(self, band, onsite, delta, T, accuracy=None):
         """:class:`LocalAverages` of ``band`` for the given mean field.
@@ -722,6 +762,6 @@ class ChebyshevEngine:
         if current:
             self._last_probe[band] = (plan, np.array(onsite), np.array(delta), out)
         if plan.control_variate:
-            out = out - class_tails(self.model.L, plan.probing_distance,
-                                    *self._reference(band, onsite, delta, plan.scale, coeffs))
+            out = out - self._tails(band, onsite, delta, plan.scale, coeffs)(
+                plan.probing_distance, plan.control_variate)
         return LocalAverages.from_tau(*out)

@@ -13,7 +13,10 @@ Control variate (:func:`class_tails`): much of that sum, at low temperature wher
 entries decay slowly, is the tail of the *homogeneous* band (the band's mean onsite energy
 and gap), which is known on every offset from the same Chebyshev series in k-space
 (:func:`largebdg.model.clean.clean_blocks`); subtracting it from the probed entries leaves
-only the inhomogeneous remainder as probing error.
+only the inhomogeneous remainder as probing error.  To first order in the field's deviation
+from the mean (:func:`tail_response`, :func:`first_order_tails`) the remainder's leading part
+is known as well: a weak band whose gap follows the other band's disorder keeps a tenth of the
+remainder (docs/performance.md).
 
 Error model (:func:`probing_error`): that sum is evaluated for the clean band
 with the same filling, gap and temperature, exactly on the L x L torus by FFT;
@@ -27,8 +30,10 @@ import scipy.sparse
 
 from .. import _validate as v
 from ..model.clean import clean_tau
+from ..operators.stencil import apply_step
 
-__all__ = ["axis_colours", "colouring", "colour_count", "class_tails", "probing_error",
+__all__ = ["axis_colours", "colouring", "colour_count", "class_tails", "tail_response",
+           "first_order_tails", "probing_error",
            "choose_distance", "probing_distances", "refinement_distance", "square_lattice_vectors",
            "sheared_colouring", "sublattices", "sublattice_vectors", "shortest_vector"]
 
@@ -100,6 +105,89 @@ def class_tails(L, d, pp, ph):
         tail = P @ (P @ G.T).T  # sum over offsets (oy, ox) of both axes' colours
         out[a] = tail.ravel() - G[0, 0]
     return out
+
+
+def tail_response(stencil, coeffs, L, d, scale):
+    r"""First-order response of the class tails of a homogeneous band to the mean field.
+
+    For a translation-invariant stencil :math:`\bar H` (mean onsite energy and gap) and a
+    colouring whose classes are sublattices :math:`i + \Lambda` (q = floor(L/d) divides L),
+    the tail that the probe of site 0 adds to row r, :math:`y_r = [p(H) x_0]_r` with
+    :math:`x_0 = \sum_{o \in \Lambda \setminus 0} e_o` and p the Chebyshev series
+    ``coeffs`` of the rescaled operator, changes with the site blocks
+    :math:`\delta H_u = \delta\varepsilon_u \sigma_z + \delta\Delta_u \sigma_x` by
+    :math:`\delta y_r = \sum_u G_r(u) \cdot (\delta\varepsilon_u, \delta\Delta_u)`.
+    With :math:`X_j = T_j(\bar H) x_0` (forward recursion) and
+    :math:`\lambda_j = \sum_{k \ge 0} c_{j+1+k} U_k(\bar H) e_r` (Clenshaw, backward;
+    :math:`\delta T_m` obeys the Chebyshev recursion with sources :math:`2\,\delta H X_j`),
+    :math:`\delta y_r = \sum_j w_j \lambda_j^T \delta H X_j`, w_0 = 1, w_j = 2: one forward
+    and one backward recursion of a few vectors (the forward one is run back down,
+    X_j = 2 H X_{j+1} - X_{j+2}, instead of being stored).
+
+    Parameters
+    ----------
+    stencil : BdGStencil
+        The homogeneous band, rescaled by ``scale``.
+    coeffs : ndarray, shape (M,)
+        Chebyshev coefficients of the series p (of the rescaled operator).
+    L, d : int
+        Lattice size and probing distance; floor(L/d) must divide L.
+    scale : float
+        Half-width of the spectral window (the field changes are rescaled by it too).
+
+    Returns
+    -------
+    ndarray, shape (4, 2, L*L)
+        ``G[a, c, u]``: rows a = (tau_ii, tau_hole, tau_x, tau_y) of site 0, as in
+        :func:`class_tails`; c = onsite energy, gap; u the site whose field changes.
+    """
+    N = L * L
+    q = max(L // d, 1)
+    if L % q:
+        raise ValueError(f"'probing_distance' {d}: the colouring of L = {L} is not a "
+                         "sublattice (floor(L/d) must divide L)")
+    G = np.zeros((4, 2, N))
+    M = len(coeffs)
+    if q == 1 or M < 2:
+        return G
+    step = L // q
+    x0 = np.zeros((2 * N, 1))
+    grid = np.arange(0, L, step)
+    x0[(grid[None, :] + L * grid[:, None]).ravel()[1:], 0] = 1.0
+    E = np.zeros((2 * N, 4))
+    E[[0, N, 1 % L, L % N], np.arange(4)] = 1.0  # rows 0, hole of 0, 0 + x, 0 + y
+    prev, cur = x0.copy(), np.empty_like(x0)
+    apply_step(stencil, prev, prev, cur, 1.0, 0.0)
+    for _ in range(M - 2):  # up to (X_{M-2}, X_{M-1})
+        apply_step(stencil, cur, prev, prev, 2.0, 1.0)
+        prev, cur = cur, prev
+    upper, X = cur, prev  # X_{j+1}, X_j for j = M - 2
+    lam_next, lam = np.zeros_like(E), coeffs[M - 1] * E  # lambda_{j+1}, lambda_j
+    for j in range(M - 2, -1, -1):
+        w = 1.0 if j == 0 else 2.0
+        p, h = X[:N], X[N:]
+        G[:, 0] += w * (lam[:N] * p - lam[N:] * h).T
+        G[:, 1] += w * (lam[:N] * h + lam[N:] * p).T
+        if j == 0:
+            break
+        # lambda_{j-1} = c_j e_r + 2 H lambda_j - lambda_{j+1}; X_{j-1} = 2 H X_j - X_{j+1}
+        apply_step(stencil, lam, lam_next, lam_next, 2.0, 1.0)
+        lam_next += coeffs[j] * E
+        lam, lam_next = lam_next, lam
+        apply_step(stencil, X, upper, upper, 2.0, 1.0)
+        X, upper = upper, X
+    return G / scale
+
+
+def first_order_tails(G, donsite, ddelta):
+    """Tails (4, N) of every site to first order: sum over u of G[a, c, u - i] times the
+    field change (``donsite``, ``ddelta``, shape (N,)) at u, by FFT (:func:`tail_response`)."""
+    N = G.shape[-1]
+    L = int(round(np.sqrt(N)))
+    fields = np.fft.fft2(np.stack([donsite, ddelta]).reshape(2, L, L))
+    kernels = np.fft.fft2(G.reshape(4, 2, L, L))
+    out = np.fft.ifft2((np.conj(kernels) * fields[None]).sum(axis=1)).real
+    return out.reshape(4, N)
 
 
 def square_lattice_vectors(L, d):

@@ -184,6 +184,50 @@ def test_refinement_spacing_and_cost(L):
             assert sep.min() >= (L // 2 if q == 3 else 2 * (L // q))
 
 
+@pytest.mark.parametrize("L, d", [(8, 4), (12, 3), (12, 6), (12, 12)])
+def test_first_order_tails_are_the_derivative_of_the_class_tails(L, d):
+    """``first_order_tails`` of ``tail_response`` is the derivative of the exact class tails
+    (dense series, particle columns; rows site, hole, +x, +y) along a random change of the
+    onsite energies and gaps about a homogeneous band (central differences, step 1e-4),
+    for sublattice colourings down to one site per colour (d = L: no tail)."""
+    from largebdg.kpm.probing import class_tails, first_order_tails, tail_response
+    from largebdg.model.clean import clean_blocks
+    from largebdg.model.lattice import neighbour_table
+
+    N, scale, onsite0, delta0 = L * L, 5.0, -0.4, 0.3
+    coeffs = tanh_coefficients(0.3, scale, 60)
+    rng = np.random.default_rng(L + d)
+    donsite, ddelta = rng.normal(size=N), rng.normal(size=N)
+    same = (colouring(L, d)[:, None] == colouring(L, d)[None, :]) & ~np.eye(N, dtype=bool)
+    rows = [np.arange(N), N + np.arange(N), neighbour_index(L, "x"), neighbour_index(L, "y")]
+
+    def tails(eps):  # the exact class tails for the field (onsite0, delta0) + eps * change
+        stencil = BdGStencil(neighbour_table(L), 1.0, onsite0 + eps * donsite,
+                             delta0 + eps * ddelta, scale)
+        P = recursion.chebyshev_series_reference(stencil, coeffs, np.eye(2 * N)[:, :N])
+        return np.array([(P[r] * same).sum(axis=1) for r in rows])
+
+    homogeneous = BdGStencil(neighbour_table(L), 1.0, np.full(N, onsite0), np.full(N, delta0),
+                             scale)
+    first = first_order_tails(tail_response(homogeneous, coeffs, L, d, scale), donsite, ddelta)
+    derivative = (tails(1e-4) - tails(-1e-4)) / 2e-4
+    assert np.abs(first - derivative).max() < 1e-6 * max(np.abs(derivative).max(), 1)
+    series = clean_blocks(L, 1.0, -onsite0, delta0,
+                          lambda E: np.polynomial.chebyshev.chebval(E / scale, coeffs))
+    assert np.abs(tails(0.0) - class_tails(L, d, *series)).max() < TOL_SAME
+    if d < L:
+        assert np.abs(derivative).max() > 1e-2  # the tails do depend on the field
+
+
+def test_first_order_tails_need_a_sublattice():
+    from largebdg.kpm.probing import tail_response
+    from largebdg.model.lattice import neighbour_table
+
+    stencil = BdGStencil(neighbour_table(10), 1.0, np.zeros(100), np.full(100, 0.2), 5.0)
+    with pytest.raises(ValueError, match="probing_distance"):
+        tail_response(stencil, np.ones(4), 10, 3, 5.0)  # three segments of 10 sites
+
+
 def test_probing_distances_are_distinct_colourings():
     from largebdg.kpm.probing import probing_distances
 
