@@ -76,8 +76,8 @@ from .._optional import rank_size, world
 from ..errors import ParameterError
 from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients, truncation_bound
 from ..kpm.probing import (choose_distance, class_tails, colour_count, colouring,
-                           first_order_tails, probing_distances, refinement_distance,
-                           tail_response)
+                           first_order_tails, is_sublattice, probing_distances,
+                           refinement_distance, tail_response)
 from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
 from ..kpm.vectors import colour_blocks
 from ..model.clean import clean_blocks, mu_for_filling, reference_temperature
@@ -527,7 +527,7 @@ class ChebyshevEngine:
         def tails(d, order):
             if order == 1:
                 return class_tails(L, d, *blocks)
-            if L % max(L // d, 1):
+            if not is_sublattice(L, d):
                 return None
             G = tail_response(homogeneous, coeffs, L, d, scale)
             return class_tails(L, d, *blocks) + first_order_tails(

@@ -32,8 +32,8 @@ from .. import _validate as v
 from ..model.clean import clean_tau
 from ..operators.stencil import apply_step
 
-__all__ = ["axis_colours", "colouring", "colour_count", "class_tails", "tail_response",
-           "first_order_tails", "probing_error",
+__all__ = ["axis_colours", "colouring", "colour_count", "class_tails", "is_sublattice",
+           "tail_response", "first_order_tails", "probing_error",
            "choose_distance", "probing_distances", "refinement_distance", "square_lattice_vectors",
            "sheared_colouring", "sublattices", "sublattice_vectors", "shortest_vector"]
 
@@ -107,6 +107,12 @@ def class_tails(L, d, pp, ph):
     return out
 
 
+def is_sublattice(L, d):
+    """Whether every colour class of ``colouring(L, d)`` is a translate of one sublattice
+    (equal segments: q = floor(L/d) divides L; always for d >= L)."""
+    return L % max(L // d, 1) == 0
+
+
 def tail_response(stencil, coeffs, L, d, scale):
     r"""First-order response of the class tails of a homogeneous band to the mean field.
 
@@ -142,12 +148,12 @@ def tail_response(stencil, coeffs, L, d, scale):
         :func:`class_tails`; c = onsite energy, gap; u the site whose field changes.
     """
     N = L * L
-    q = max(L // d, 1)
-    if L % q:
+    if not is_sublattice(L, d):
         raise ValueError(f"'probing_distance' {d}: the colouring of L = {L} is not a "
                          "sublattice (floor(L/d) must divide L)")
     G = np.zeros((4, 2, N))
     M = len(coeffs)
+    q = max(L // d, 1)
     if q == 1 or M < 2:
         return G
     step = L // q
