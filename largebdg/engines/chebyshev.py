@@ -512,7 +512,8 @@ class ChebyshevEngine:
         probes).  Order 2 adds their first-order change with the field's deviation from the
         mean (:func:`~largebdg.kpm.probing.tail_response`, a few vector recursions of the
         homogeneous band); ``None`` where the colouring is not a sublattice.  Zero for
-        d >= L.
+        d >= L.  Each distance's tails are computed once per closure (an evaluation passes
+        its closure on to the error check of the same field, :attr:`_last_probe`).
         """
         L, t = self.model.L, self.model.t[band]
         mean_onsite, mean_delta = float(np.mean(onsite)), float(np.mean(delta))
@@ -524,14 +525,19 @@ class ChebyshevEngine:
         homogeneous = BdGStencil(self._neighbours, t, np.full(L * L, mean_onsite),
                                  np.full(L * L, mean_delta), scale)
 
+        cache = {}
+
         def tails(d, order):
-            if order == 1:
-                return class_tails(L, d, *blocks)
-            if not is_sublattice(L, d):
-                return None
-            G = tail_response(homogeneous, coeffs, L, d, scale)
-            return class_tails(L, d, *blocks) + first_order_tails(
-                G, onsite - mean_onsite, delta - mean_delta)
+            if (d, order) not in cache:
+                if order == 1:
+                    cache[d, order] = class_tails(L, d, *blocks)
+                elif is_sublattice(L, d):
+                    G = tail_response(homogeneous, coeffs, L, d, scale)
+                    cache[d, order] = tails(d, 1) + first_order_tails(
+                        G, onsite - mean_onsite, delta - mean_delta)
+                else:
+                    cache[d, order] = None
+            return cache[d, order]
 
         return tails
 
@@ -672,11 +678,11 @@ class ChebyshevEngine:
             C = colour_count(L, plan.probing_distance)
             num_classes = int(np.ceil(self.verify_fraction * C))
             last = self._last_probe.get(band)
-            coarse = None
+            coarse = tails = None
             if (num_classes == C and last is not None and last[0] == plan
                     and np.array_equal(last[1], onsite) and np.array_equal(last[2], delta)):
-                coarse = last[3]
-            per_class = self._remeasure(band, plan, onsite, delta, num_classes, coarse)
+                coarse, tails = last[3:]
+            per_class = self._remeasure(band, plan, onsite, delta, num_classes, coarse, tails)
             probing = float(per_class.max())
             self._learn_margin(band, per_class, plan.probing_distance)
         return {"estimate": plan.truncation + probing, "truncation": plan.truncation,
@@ -727,21 +733,22 @@ class ChebyshevEngine:
         last = self._last_probe.get(band)
         if last is None or last[0] != kept or kept.probing_distance >= self.model.L:
             return
-        _, onsite, delta, coarse = last
+        _, onsite, delta, coarse, tails = last
         C = colour_count(self.model.L, kept.probing_distance)
-        self._learn_margin(band, self._remeasure(band, kept, onsite, delta, C, coarse),
+        self._learn_margin(band, self._remeasure(band, kept, onsite, delta, C, coarse, tails),
                            kept.probing_distance)
 
-    def _remeasure(self, band, plan, onsite, delta, num_classes, coarse):
-        """:meth:`_measured_probing` of ``plan``'s map on this mean field (``coarse``: probes).
+    def _remeasure(self, band, plan, onsite, delta, num_classes, coarse, tails=None):
+        """:meth:`_measured_probing` of ``plan``'s map on this mean field (``coarse``: probes,
+        ``tails``: the :meth:`_tails` closure of the :meth:`averages` call that made them).
 
         The per-class estimates of the probes as the plan uses them (with or without the
         control variate).
         """
         coeffs = tanh_coefficients(plan.T, plan.scale, plan.num_moments)
         entries = self._entries(band, onsite, delta, plan.scale, coeffs)
-        tails = (self._tails(band, onsite, delta, plan.scale, coeffs)
-                 if plan.control_variate else None)
+        if tails is None and plan.control_variate:
+            tails = self._tails(band, onsite, delta, plan.scale, coeffs)
         return self._measured_probing(band, entries, plan.probing_distance, num_classes, coarse,
                                       tails=tails)[plan.control_variate]
 
@@ -759,9 +766,10 @@ class ChebyshevEngine:
         colour = colouring(self.model.L, plan.probing_distance)
         entries = self._entries(band, onsite, delta, plan.scale, coeffs)
         out = self._probe(entries, colour, np.arange(int(colour.max()) + 1))
+        tails = (self._tails(band, onsite, delta, plan.scale, coeffs)
+                 if plan.control_variate else None)
         if current:
-            self._last_probe[band] = (plan, np.array(onsite), np.array(delta), out)
+            self._last_probe[band] = (plan, np.array(onsite), np.array(delta), out, tails)
         if plan.control_variate:
-            out = out - self._tails(band, onsite, delta, plan.scale, coeffs)(
-                plan.probing_distance, plan.control_variate)
+            out = out - tails(plan.probing_distance, plan.control_variate)
         return LocalAverages.from_tau(*out)

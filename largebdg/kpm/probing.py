@@ -30,6 +30,7 @@ import scipy.sparse
 
 from .. import _validate as v
 from ..model.clean import clean_tau
+from ..model.lattice import neighbour_index
 from ..operators.stencil import apply_step
 
 __all__ = ["axis_colours", "colouring", "colour_count", "class_tails", "is_sublattice",
@@ -161,7 +162,7 @@ def tail_response(stencil, coeffs, L, d, scale):
     grid = np.arange(0, L, step)
     x0[(grid[None, :] + L * grid[:, None]).ravel()[1:], 0] = 1.0
     E = np.zeros((2 * N, 4))
-    E[[0, N, 1 % L, L % N], np.arange(4)] = 1.0  # rows 0, hole of 0, 0 + x, 0 + y
+    E[[0, N, neighbour_index(L, "x")[0], neighbour_index(L, "y")[0]], np.arange(4)] = 1.0
     prev, cur = x0.copy(), np.empty_like(x0)
     apply_step(stencil, prev, prev, cur, 1.0, 0.0)
     for _ in range(M - 2):  # up to (X_{M-2}, X_{M-1})
@@ -169,11 +170,12 @@ def tail_response(stencil, coeffs, L, d, scale):
         prev, cur = cur, prev
     upper, X = cur, prev  # X_{j+1}, X_j for j = M - 2
     lam_next, lam = np.zeros_like(E), coeffs[M - 1] * E  # lambda_{j+1}, lambda_j
+    onsite, gap = np.zeros((N, 4)), np.zeros((N, 4))  # sum_j w_j lambda_j^T dH X_j, per site
     for j in range(M - 2, -1, -1):
         w = 1.0 if j == 0 else 2.0
         p, h = X[:N], X[N:]
-        G[:, 0] += w * (lam[:N] * p - lam[N:] * h).T
-        G[:, 1] += w * (lam[:N] * h + lam[N:] * p).T
+        onsite += w * (lam[:N] * p - lam[N:] * h)
+        gap += w * (lam[:N] * h + lam[N:] * p)
         if j == 0:
             break
         # lambda_{j-1} = c_j e_r + 2 H lambda_j - lambda_{j+1}; X_{j-1} = 2 H X_j - X_{j+1}
@@ -182,6 +184,7 @@ def tail_response(stencil, coeffs, L, d, scale):
         lam, lam_next = lam_next, lam
         apply_step(stencil, X, upper, upper, 2.0, 1.0)
         X, upper = upper, X
+    G[:, 0], G[:, 1] = onsite.T, gap.T
     return G / scale
 
 
