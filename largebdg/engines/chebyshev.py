@@ -25,8 +25,10 @@ is bounded by the neglected tail of the tanh series
 (:func:`~largebdg.kpm.coefficients.truncation_bound`).  The probing error is
 measured, not modelled: the entries at the sites of a few colour classes are
 probed again with a colouring of twice the spacing (1.5 times for three
-segments per axis; :func:`~largebdg.kpm.probing.refinement_distance`), whose own
-error is far smaller, so their difference is the probing error at every site of
+segments per axis; :func:`~largebdg.kpm.probing.refinement_distance`), or, where fewer
+vectors do, with those classes split into 4 or 9 classes at least twice as far apart (the
+nested refinement, :func:`~largebdg.kpm.probing.axis_colours`), whose own error is far
+smaller, so their difference is the probing error at every site of
 those classes -- whole sublattices spread over the sample, so the rare large
 errors of big clean puddles are seen.  The estimate is that difference times
 :data:`REFINEMENT_SAFETY`.  With ``control_variate`` the same probes are also measured with
@@ -109,13 +111,6 @@ PLAN_HEADROOM = 0.75
 that the whole-lattice check at convergence, a maximum over more sites, does not fail on a
 borderline plan (at 128² such a failure cost six iterations and a second check,
 docs/performance.md)."""
-PLAN_SITES = 1024
-"""A plan's measurement uses at most this many refining probes (or as many as its distance
-has colours), drawn at random with the sites they cover: at large L every class has (L/d)²
-sites, each in a refining class of its own, and four whole classes would cost up to four
-times the probing pass itself (3844 refining against 1156 coarse vectors at 1024², d = 33).
-Never active up to L = 256 (at most 1024 refining classes meet four classes there); the
-whole-lattice measurements and the check at convergence are never sampled."""
 PLAN_MIN_SITES = 256
 """A plan measures at least ``plan_classes`` classes and enough of them to cover this many
 sites: with two or three segments per axis a class has 4 or 9 sites, and four classes are
@@ -441,7 +436,7 @@ class ChebyshevEngine:
 
         def measured(d):  # the smallest estimate of the plain and the corrected probes
             rows = self._measured_probing(band, entries, d, self._plan_count(d),
-                                          sample=True, tails=tails).max(1)
+                                          tails=tails).max(1)
             return float(rows.min()), int(np.argmin(rows))
 
         cv = 0
@@ -504,7 +499,8 @@ class ChebyshevEngine:
         return best[1:]
 
     def _tails(self, band, onsite, delta, scale, coeffs):
-        """``tails(d, order)``: the control variate of distance d for this mean field, (4, N).
+        """``tails(d, order, nested=False)``: the control variate of distance d (or of its
+        nested refinement) for this mean field, (4, N).
 
         Order 1 (:func:`~largebdg.kpm.probing.class_tails`): the tails of the homogeneous band
         of the mean onsite energy and gap, from :func:`~largebdg.model.clean.clean_blocks` of
@@ -527,17 +523,18 @@ class ChebyshevEngine:
 
         cache = {}
 
-        def tails(d, order):
-            if (d, order) not in cache:
+        def tails(d, order, nested=False):
+            key = (d, order, nested)
+            if key not in cache:
                 if order == 1:
-                    cache[d, order] = class_tails(L, d, *blocks)
-                elif is_sublattice(L, d):
-                    G = tail_response(homogeneous, coeffs, L, d, scale)
-                    cache[d, order] = tails(d, 1) + first_order_tails(
+                    cache[key] = class_tails(L, d, *blocks, nested=nested)
+                elif is_sublattice(L, d, nested):
+                    G = tail_response(homogeneous, coeffs, L, d, scale, nested)
+                    cache[key] = tails(d, 1, nested) + first_order_tails(
                         G, onsite - mean_onsite, delta - mean_delta)
                 else:
-                    cache[d, order] = None
-            return cache[d, order]
+                    cache[key] = None
+            return cache[key]
 
         return tails
 
@@ -578,15 +575,17 @@ class ChebyshevEngine:
             out = total
         return out
 
-    def _measured_probing(self, band, entries, d, num_classes, coarse=None, sample=False,
-                          tails=None):
+    def _measured_probing(self, band, entries, d, num_classes, coarse=None, tails=None,
+                          nested=None):
         """Estimated largest probing error of distance d on ``num_classes`` random classes.
 
         The classes' probes (``coarse``, shape (4, N), if already known) are compared with
-        those of the refining colouring
-        (:func:`~largebdg.kpm.probing.refinement_distance`) at the same sites (with
-        ``sample``, those of at most :data:`PLAN_SITES` or C refining classes, drawn at
-        random); the draws are new on every call, the same on every rank.
+        those of a refining colouring at the same sites: the colouring of
+        :func:`~largebdg.kpm.probing.refinement_distance` or the classes' nested refinement
+        (``colouring(L, d, nested=True)``), whichever needs fewer start vectors for these
+        sites (``nested``: force one), unless it would lose the first-order control variate.
+        A few classes of an odd number q of segments need 9 nested vectors each instead of
+        one per site.  The draws are new on every call, the same on every rank.
 
         Returns
         -------
@@ -609,12 +608,16 @@ class ChebyshevEngine:
         if coarse is None:
             coarse = self._probe(entries, colour, classes)
         sites = np.flatnonzero(np.isin(colour, classes))
-        fine_colour = colouring(L, refinement_distance(L, d))
-        needed = np.unique(fine_colour[sites])
-        if sample and needed.size > max(PLAN_SITES, C):
-            needed = np.sort(rng.choice(needed, size=max(PLAN_SITES, C), replace=False))
-            sites = sites[np.isin(fine_colour[sites], needed)]
-        fine = self._probe(entries, fine_colour, needed)
+
+        def refining(D, nest):  # (loses the first-order tails, vectors, D, nested, labels)
+            labels = colouring(L, D, nest)
+            lost = tails is not None and is_sublattice(L, d) and not is_sublattice(L, D, nest)
+            return lost, np.unique(labels[sites]).size, D, nest, labels
+
+        options = [refining(refinement_distance(L, d), False), refining(d, True)]
+        _, _, D, nest, fine_colour = min(
+            (o for o in options if nested is None or o[3] == nested), key=lambda o: o[:2])
+        fine = self._probe(entries, fine_colour, np.unique(fine_colour[sites]))
         difference = coarse[:, sites] - fine[:, sites]
         out = np.full((len(CONTROL_VARIATES), classes.size), np.inf)
 
@@ -627,7 +630,7 @@ class ChebyshevEngine:
         per_class(0, difference)
         for order in range(1, len(CONTROL_VARIATES)) if tails is not None else ():
             coarse_tails = tails(d, order)
-            fine_tails = tails(refinement_distance(L, d), order)
+            fine_tails = tails(D, order, nest)
             if coarse_tails is not None and fine_tails is not None:
                 per_class(order, difference - coarse_tails[:, sites] + fine_tails[:, sites])
         return out

@@ -39,12 +39,16 @@ __all__ = ["axis_colours", "colouring", "colour_count", "class_tails", "is_subla
            "sheared_colouring", "sublattices", "sublattice_vectors", "shortest_vector"]
 
 
-def axis_colours(L, d):
+def axis_colours(L, d, nested=False):
     """Colours 0..C-1 along one axis of length L with equal colours >= d apart (periodic).
 
     The axis is cut into q = floor(L/d) segments of length floor(L/q) or
     ceil(L/q); the colour is the position inside the segment, so C = ceil(L/q)
     and q*C - L >= 0 colours are merely unused at the segment ends.
+
+    ``nested``: the nested refinement of these colours, each split by its segment into
+    G = 2 groups (even and odd segments, q even) or 3 (q odd: the last segment alone), so
+    that equal colours are at least two segments (>= 2d) apart; colour x G + group.
     """
     L = v.positive_int("L", L)
     d = v.positive_int("probing_distance", d)
@@ -52,12 +56,18 @@ def axis_colours(L, d):
     starts = (np.arange(q + 1) * L) // q
     x = np.arange(L)
     seg = np.searchsorted(starts, x, side="right") - 1
-    return x - starts[seg]
+    colour = x - starts[seg]
+    if not nested or q == 1:
+        return colour
+    if q % 2 == 0:
+        return 2 * colour + seg % 2
+    return 3 * colour + np.where(seg == q - 1, 2, seg % 2)
 
 
-def colouring(L, d):
-    """Colour of every site (index x + L*y) for probing distance d (d >= L: one site each)."""
-    cx = axis_colours(L, min(d, L))
+def colouring(L, d, nested=False):
+    """Colour of every site (index x + L*y) for probing distance d (d >= L: one site each);
+    ``nested``: its nested refinement (:func:`axis_colours`)."""
+    cx = axis_colours(L, min(d, L), nested)
     C = cx.max() + 1
     return (cx[None, :] + C * cx[:, None]).ravel()
 
@@ -70,7 +80,7 @@ def colour_count(L, d):
     return (-(-L // q)) ** 2
 
 
-def class_tails(L, d, pp, ph):
+def class_tails(L, d, pp, ph, nested=False):
     r"""Entries a probe of ``colouring(L, d)`` adds at each site, for a translation-invariant tau.
 
     For a site i of colour class c, the probe reads
@@ -88,13 +98,15 @@ def class_tails(L, d, pp, ph):
     pp, ph : ndarray, shape (L, L)
         Particle-particle and particle-hole blocks indexed ``[y, x]`` by the separation
         row minus column.
+    nested : bool
+        The tails of the nested refinement of the colouring (:func:`axis_colours`).
 
     Returns
     -------
     ndarray, shape (4, L*L)
         The (tau_ii, tau_hole, tau_x, tau_y) tails, site index x + L*y.
     """
-    cx = axis_colours(L, min(d, L))
+    cx = axis_colours(L, min(d, L), nested)
     x = np.arange(L)
     same = cx[:, None] == cx[None, :]  # [x, x'] of equal colour
     rows, cols = np.nonzero(same)
@@ -108,13 +120,17 @@ def class_tails(L, d, pp, ph):
     return out
 
 
-def is_sublattice(L, d):
-    """Whether every colour class of ``colouring(L, d)`` is a translate of one sublattice
-    (equal segments: q = floor(L/d) divides L; always for d >= L)."""
-    return L % max(L // d, 1) == 0
+def is_sublattice(L, d, nested=False):
+    """Whether every colour class of ``colouring(L, d, nested)`` is a translate of one
+    sublattice: equal segments (q = floor(L/d) divides L; always for d >= L), and for the
+    nested refinement also an even q, or q <= 3 (one site per class)."""
+    q = max(L // d, 1)
+    if nested and q <= 3:
+        return True
+    return L % q == 0 and not (nested and q % 2)
 
 
-def tail_response(stencil, coeffs, L, d, scale):
+def tail_response(stencil, coeffs, L, d, scale, nested=False):
     r"""First-order response of the class tails of a homogeneous band to the mean field.
 
     For a translation-invariant stencil :math:`\bar H` (mean onsite energy and gap) and a
@@ -138,9 +154,12 @@ def tail_response(stencil, coeffs, L, d, scale):
     coeffs : ndarray, shape (M,)
         Chebyshev coefficients of the series p (of the rescaled operator).
     L, d : int
-        Lattice size and probing distance; floor(L/d) must divide L.
+        Lattice size and probing distance; the colouring must be a sublattice
+        (:func:`is_sublattice`).
     scale : float
         Half-width of the spectral window (the field changes are rescaled by it too).
+    nested : bool
+        The response of the nested refinement's tails (:func:`axis_colours`).
 
     Returns
     -------
@@ -149,18 +168,17 @@ def tail_response(stencil, coeffs, L, d, scale):
         :func:`class_tails`; c = onsite energy, gap; u the site whose field changes.
     """
     N = L * L
-    if not is_sublattice(L, d):
+    if not is_sublattice(L, d, nested):
         raise ValueError(f"'probing_distance' {d}: the colouring of L = {L} is not a "
                          "sublattice (floor(L/d) must divide L)")
     G = np.zeros((4, 2, N))
-    M = len(coeffs)
-    q = max(L // d, 1)
-    if q == 1 or M < 2:
+    colour = colouring(L, d, nested)
+    comb = np.flatnonzero(colour == colour[0])[1:]  # site 0's class without site 0
+    if comb.size == 0 or len(coeffs) < 2:
         return G
-    step = L // q
+    M = len(coeffs)
     x0 = np.zeros((2 * N, 1))
-    grid = np.arange(0, L, step)
-    x0[(grid[None, :] + L * grid[:, None]).ravel()[1:], 0] = 1.0
+    x0[comb, 0] = 1.0
     E = np.zeros((2 * N, 4))
     E[[0, N, neighbour_index(L, "x")[0], neighbour_index(L, "y")[0]], np.arange(4)] = 1.0
     prev, cur = x0.copy(), np.empty_like(x0)
@@ -245,8 +263,6 @@ def choose_distance(L, tolerance, *, t, mu_tilde, delta, T, dmin=4):
     return L
 
 
-
-
 def probing_distances(L, dmin=4):
     """Probing distances of distinct cost, cheapest first; the last one, L, is exact.
 
@@ -270,8 +286,10 @@ def refinement_distance(L, d):
     not be nested in the coarse one: its probe at a site is a second estimate of the same
     entries, and the difference of the two is the coarse error up to the fine one.  Its cost
     is about four times the coarse colouring's (2.25 times for q = 3), whatever the parity
-    of q (a nested refinement needs m² times, m the smallest prime factor of q: 49 times
-    for q = 7).
+    of q.  The nested refinement (``colouring(L, d, nested=True)``) splits every class
+    into 4 (q even) or 9 (q odd) classes at least 2d apart: more vectors for the whole
+    lattice when q is odd, but only 4 or 9 per class where a few classes are measured
+    (here every site of a class has a refining class of its own when q is odd).
     """
     L = v.positive_int("L", L)
     q = max(L // v.positive_int("probing_distance", d), 1)

@@ -181,6 +181,7 @@ def test_measured_probing_error_covers_the_realised_error(states_L32):
     probing estimate of :meth:`error_estimate` (all colour classes) is at least the largest
     error over all sites, measured against exact columns (unit start vectors, same moments).
     d = 4 and 8 are sublattices, where the weak band's probes are corrected to first order.
+    The estimate from the nested refinement (the plans' few classes) covers it too.
     """
     checked, orders = 0, set()
     for model, state, T in states_L32:
@@ -196,6 +197,12 @@ def test_measured_probing_error_covers_the_realised_error(states_L32):
                 assert estimate["probing_distance"] == d
                 assert realised <= estimate["probing"], (T, band, d, realised, estimate)
                 assert estimate["probing"] <= 4 * realised  # and it is not a loose bound
+                nested = engine._measured_probing(  # every class refined by splitting it
+                    band, engine._entries(band, onsite, delta, engine.last[band].scale,
+                                          tanh_coefficients(T, engine.last[band].scale,
+                                                            engine.last[band].num_moments)),
+                    d, colour_count(32, d), tails=engine._last_probe[band][4], nested=True)
+                assert realised <= nested[engine.last[band].control_variate].max()
                 checked += 1
                 orders.add(engine.last[band].control_variate)
     assert checked == 32 and orders == {0, 1, 2}
@@ -350,30 +357,27 @@ def test_a_margin_is_learned_from_one_field():
     assert 1 <= margin < 10
 
 
-def test_a_plan_measures_a_bounded_sample_of_sites(states_L32, monkeypatch):
-    """A plan's refining probes stay bounded when its classes hold many sites (large L);
-    the whole-lattice estimate is never sampled.  L = 32, d = 6: five segments per axis,
-    C = 49 colours, classes of 25 sites, eleven of them for PLAN_MIN_SITES = 256; with
-    PLAN_SITES = 8 the plan compares 49 sites."""
-    import largebdg.engines.chebyshev as cheb
-
+def test_a_plan_measures_few_classes_with_nested_refining_probes(states_L32, monkeypatch):
+    """A plan's few classes are refined by splitting them (9 vectors per class for an odd q,
+    instead of one per site); the whole-lattice estimate takes the cheaper spaced colouring.
+    L = 32, d = 6: five segments per axis, C = 49 colours, classes of 25 sites, eleven of
+    them for PLAN_MIN_SITES = 256: at most 99 nested against 256 spaced vectors."""
     model, state, T = states_L32[1]
     band = 1
     onsite, delta = model.onsite(band, state.density[band], state.mu[band]), state.delta[band]
-    monkeypatch.setattr(cheb, "PLAN_SITES", 8)
     engine = ChebyshevEngine(model, probing_distance=6)
     probes = []
     probe = engine._probe
     monkeypatch.setattr(engine, "_probe", lambda e, labels, classes: (
         probes.append((int(labels.max()) + 1, len(classes))), probe(e, labels, classes))[1])
-    engine.averages(band, onsite, delta, T)  # the plan: 11 classes, then the sampled sites
+    engine.averages(band, onsite, delta, T)  # the plan: 11 classes, then their 99 sub-classes
     assert probes[0] == (49, 11)
-    assert probes[1][1] <= 49 < 100
+    assert probes[1][0] == 441 and 11 * 4 < probes[1][1] <= 99  # fewer where segments end
     plan = engine.last[band]
     assert 0 < plan.probing
     probes.clear()
     whole = engine.error_estimate(band, onsite, delta, T)["probing"]
-    assert probes[-1][1] > 49  # every site's refining colour: not sampled
+    assert probes[-1] == (256, 256)  # every site's spaced refining colour (16 x 16)
     assert plan.probing <= whole
 
 

@@ -77,6 +77,25 @@ def test_colouring_distance():
     assert np.array_equal(np.sort(col), np.arange(64))  # d >= L: one site per colour
 
 
+@pytest.mark.parametrize("L", [12, 15, 20, 32, 37, 128])
+def test_nested_refinement_splits_each_class_at_twice_the_spacing(L):
+    """``colouring(L, d, nested=True)`` splits every class of ``colouring(L, d)`` into at most
+    4 (q even) or 9 (q odd) classes whose sites are >= 2 floor(L/q) >= 2d apart per axis."""
+    for d in range(2, L // 2 + 1):
+        q = L // d
+        coarse, fine = colouring(L, d), colouring(L, d, nested=True)
+        for c in np.unique(fine):
+            assert np.unique(coarse[fine == c]).size == 1  # nested
+        for c in np.unique(coarse):
+            assert np.unique(fine[coarse == c]).size <= (4 if q % 2 == 0 else 9)
+        cx = axis_colours(L, d, nested=True)
+        for c in np.unique(cx):
+            pos = np.nonzero(cx == c)[0]
+            if pos.size > 1:
+                gaps = np.diff(np.concatenate([pos, [pos[0] + L]]))
+                assert gaps.min() >= 2 * (L // q) >= 2 * d
+
+
 def test_probing_error_model_decreases():
     errs = [probing_error(64, d, t=1.0, mu_tilde=-1.0, delta=0.2, T=0.1) for d in (6, 12, 24)]
     assert errs[0] > errs[1] > errs[2]
@@ -184,12 +203,14 @@ def test_refinement_spacing_and_cost(L):
             assert sep.min() >= (L // 2 if q == 3 else 2 * (L // q))
 
 
-@pytest.mark.parametrize("L, d", [(8, 4), (12, 3), (12, 6), (12, 12)])
-def test_first_order_tails_are_the_derivative_of_the_class_tails(L, d):
+@pytest.mark.parametrize("L, d, nested", [(8, 4, False), (12, 3, False), (12, 6, False),
+                                           (12, 12, False), (12, 3, True), (12, 4, True)])
+def test_first_order_tails_are_the_derivative_of_the_class_tails(L, d, nested):
     """``first_order_tails`` of ``tail_response`` is the derivative of the exact class tails
     (dense series, particle columns; rows site, hole, +x, +y) along a random change of the
     onsite energies and gaps about a homogeneous band (central differences, step 1e-4),
-    for sublattice colourings down to one site per colour (d = L: no tail)."""
+    for sublattice colourings down to one site per colour (d = L, and the nested refinement
+    of three segments: no tail), and nested refinements (d = 3 at L = 12: 4 segments)."""
     from largebdg.kpm.probing import class_tails, first_order_tails, tail_response
     from largebdg.model.clean import clean_blocks
     from largebdg.model.lattice import neighbour_table
@@ -198,7 +219,8 @@ def test_first_order_tails_are_the_derivative_of_the_class_tails(L, d):
     coeffs = tanh_coefficients(0.3, scale, 60)
     rng = np.random.default_rng(L + d)
     donsite, ddelta = rng.normal(size=N), rng.normal(size=N)
-    same = (colouring(L, d)[:, None] == colouring(L, d)[None, :]) & ~np.eye(N, dtype=bool)
+    colour = colouring(L, d, nested)
+    same = (colour[:, None] == colour[None, :]) & ~np.eye(N, dtype=bool)
     rows = [np.arange(N), N + np.arange(N), neighbour_index(L, "x"), neighbour_index(L, "y")]
 
     def tails(eps):  # the exact class tails for the field (onsite0, delta0) + eps * change
@@ -209,13 +231,14 @@ def test_first_order_tails_are_the_derivative_of_the_class_tails(L, d):
 
     homogeneous = BdGStencil(neighbour_table(L), 1.0, np.full(N, onsite0), np.full(N, delta0),
                              scale)
-    first = first_order_tails(tail_response(homogeneous, coeffs, L, d, scale), donsite, ddelta)
+    first = first_order_tails(tail_response(homogeneous, coeffs, L, d, scale, nested), donsite,
+                              ddelta)
     derivative = (tails(1e-4) - tails(-1e-4)) / 2e-4
     assert np.abs(first - derivative).max() < 1e-6 * max(np.abs(derivative).max(), 1)
     series = clean_blocks(L, 1.0, -onsite0, delta0,
                           lambda E: np.polynomial.chebyshev.chebval(E / scale, coeffs))
-    assert np.abs(tails(0.0) - class_tails(L, d, *series)).max() < TOL_SAME
-    if d < L:
+    assert np.abs(tails(0.0) - class_tails(L, d, *series, nested)).max() < TOL_SAME
+    if same.any():
         assert np.abs(derivative).max() > 1e-2  # the tails do depend on the field
 
 
@@ -226,6 +249,8 @@ def test_first_order_tails_need_a_sublattice():
     stencil = BdGStencil(neighbour_table(10), 1.0, np.zeros(100), np.full(100, 0.2), 5.0)
     with pytest.raises(ValueError, match="probing_distance"):
         tail_response(stencil, np.ones(4), 10, 3, 5.0)  # three segments of 10 sites
+    with pytest.raises(ValueError, match="probing_distance"):
+        tail_response(stencil, np.ones(4), 10, 2, 5.0, nested=True)  # 5 segments: 3 groups
 
 
 def test_probing_distances_are_distinct_colourings():
