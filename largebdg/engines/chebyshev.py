@@ -79,7 +79,7 @@ from ..errors import ParameterError
 from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients, truncation_bound
 from ..kpm.probing import (choose_distance, class_tails, colour_count, colouring,
                            first_order_tails, is_sublattice, probing_distances,
-                           refinement_distance, tail_response)
+                           refining_colouring, tail_response)
 from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
 from ..kpm.vectors import colour_blocks
 from ..model.clean import clean_blocks, mu_for_filling, reference_temperature
@@ -580,10 +580,11 @@ class ChebyshevEngine:
         """Estimated largest probing error of distance d on ``num_classes`` random classes.
 
         The classes' probes (``coarse``, shape (4, N), if already known) are compared with
-        those of a refining colouring at the same sites: the colouring of
-        :func:`~largebdg.kpm.probing.refinement_distance` or the classes' nested refinement
-        (``colouring(L, d, nested=True)``), whichever needs fewer start vectors for these
-        sites (``nested``: force one), unless it would lose the first-order control variate.
+        those of a refining colouring at the same sites
+        (:func:`~largebdg.kpm.probing.refining_colouring`: the spaced colouring of
+        :func:`~largebdg.kpm.probing.refinement_distance` or the classes' nested refinement,
+        whichever needs fewer start vectors for these sites, unless it would lose the
+        first-order control variate; ``nested``: force one).
         A few classes of an odd number q of segments need 9 nested vectors each instead of
         one per site.  The draws are new on every call, the same on every rank.
 
@@ -609,15 +610,8 @@ class ChebyshevEngine:
             coarse = self._probe(entries, colour, classes)
         sites = np.flatnonzero(np.isin(colour, classes))
 
-        def refining(D, nest):  # (loses the first-order tails, vectors, D, nested, labels)
-            labels = colouring(L, D, nest)
-            lost = tails is not None and is_sublattice(L, d) and not is_sublattice(L, D, nest)
-            return lost, np.unique(labels[sites]).size, D, nest, labels
-
-        options = [refining(refinement_distance(L, d), False), refining(d, True)]
-        _, _, D, nest, fine_colour = min(
-            (o for o in options if nested is None or o[3] == nested), key=lambda o: o[:2])
-        fine = self._probe(entries, fine_colour, np.unique(fine_colour[sites]))
+        D, nest, fine_colour, needed = refining_colouring(L, d, sites, tails is not None, nested)
+        fine = self._probe(entries, fine_colour, needed)
         difference = coarse[:, sites] - fine[:, sites]
         out = np.full((len(CONTROL_VARIATES), classes.size), np.inf)
 

@@ -35,7 +35,8 @@ from ..operators.stencil import apply_step
 
 __all__ = ["axis_colours", "colouring", "colour_count", "class_tails", "is_sublattice",
            "tail_response", "first_order_tails", "probing_error",
-           "choose_distance", "probing_distances", "refinement_distance", "square_lattice_vectors",
+           "choose_distance", "probing_distances", "refinement_distance", "refining_colouring",
+           "square_lattice_vectors",
            "sheared_colouring", "sublattices", "sublattice_vectors", "shortest_vector"]
 
 
@@ -169,8 +170,9 @@ def tail_response(stencil, coeffs, L, d, scale, nested=False):
     """
     N = L * L
     if not is_sublattice(L, d, nested):
-        raise ValueError(f"'probing_distance' {d}: the colouring of L = {L} is not a "
-                         "sublattice (floor(L/d) must divide L)")
+        raise ValueError(f"'probing_distance' {d}: the {'nested ' * nested}colouring of "
+                         f"L = {L} is not a sublattice (floor(L/d) must divide L"
+                         f"{', and be even or <= 3' if nested else ''})")
     G = np.zeros((4, 2, N))
     colour = colouring(L, d, nested)
     comb = np.flatnonzero(colour == colour[0])[1:]  # site 0's class without site 0
@@ -296,6 +298,31 @@ def refinement_distance(L, d):
     if q == 1:
         raise ValueError("the colouring of d >= L is exact; there is nothing to refine")
     return L // (max(q // 2, 2) if q >= 3 else 1)
+
+
+def refining_colouring(L, d, sites, sublattice=False, nested=None):
+    """The refining colouring that measures ``colouring(L, d)`` at ``sites`` with fewest vectors.
+
+    The candidates are the spaced colouring of :func:`refinement_distance` and the nested
+    refinement (``colouring(L, d, nested=True)``); ``sublattice``: prefer one whose classes
+    are sublattices (:func:`is_sublattice`, needed for first-order tails) when the coarse
+    colouring's are; ``nested``: force one.
+
+    Returns
+    -------
+    D, nested : int, bool
+        The candidate: ``colouring(D, nested)`` with D = ``refinement_distance(L, d)`` or d.
+    labels, needed : ndarray
+        Its colour of every site, and the colours of ``sites``.
+    """
+    options = []
+    for D, nest in ((refinement_distance(L, d), False), (d, True)):
+        if nested is None or nest == nested:
+            labels = colouring(L, D, nest)
+            needed = np.unique(labels[sites])
+            lost = sublattice and is_sublattice(L, d) and not is_sublattice(L, D, nest)
+            options.append(((lost, needed.size), D, nest, labels, needed))
+    return min(options, key=lambda o: o[0])[1:]
 
 
 def sheared_colouring(L, a, b, c):

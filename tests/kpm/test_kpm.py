@@ -268,3 +268,23 @@ def test_colour_count_is_that_of_the_colouring():
     for L in range(1, 41):
         for d in range(1, L + 3):
             assert colour_count(L, d) == colouring(L, d).max() + 1, (L, d)
+
+
+def test_refining_colouring_takes_the_fewest_vectors_that_keep_the_sublattice():
+    """A few classes of an odd q take the nested refinement (9 vectors per class), the whole
+    lattice the spaced one; where only the spaced one keeps a sublattice (L = 120, q = 5) and
+    first-order tails are wanted, the spaced one."""
+    from largebdg.kpm.probing import refining_colouring
+
+    L, d = 32, 6
+    coarse = colouring(L, d)
+    few = np.flatnonzero(np.isin(coarse, [0, 10, 20]))
+    D, nested, labels, needed = refining_colouring(L, d, few)
+    assert nested and D == d and needed.size <= 27
+    assert np.array_equal(needed, np.unique(labels[few]))
+    D, nested, _, needed = refining_colouring(L, d, np.arange(L * L))
+    assert not nested and needed.size == 256
+    few = np.flatnonzero(colouring(120, 24) == 0)  # 25 sites
+    assert refining_colouring(120, 24, few)[1]
+    D, nested, _, _ = refining_colouring(120, 24, few, sublattice=True)
+    assert not nested and D == 60
