@@ -236,6 +236,8 @@ class ChebyshevConfig:
     ``control_variate`` lets plans subtract the homogeneous band's tails (to
     first order in the field where the colouring is a sublattice) from the
     probes where that measures smaller (a clean band at low T);
+    ``spectral_gap`` lets plans expand tanh(H/2T) only outside the band's certified
+    spectral gap where that needs fewer moments (low T; PETSc with MUMPS);
     ``threads`` the threads over blocks of start vectors (0: the cores
     available divided by the MPI ranks).  See docs/chebyshev.md.
     """
@@ -249,6 +251,7 @@ class ChebyshevConfig:
     bound_safety: float = CHEBYSHEV_DEFAULTS["bound_safety"]
     probing_model: str = CHEBYSHEV_DEFAULTS["probing_model"]
     control_variate: bool = CHEBYSHEV_DEFAULTS["control_variate"]
+    spectral_gap: bool = CHEBYSHEV_DEFAULTS["spectral_gap"]
     threads: int = 0
 
     def __post_init__(self):
@@ -265,6 +268,7 @@ class ChebyshevConfig:
         )
         v.choice("chebyshev.probing_model", self.probing_model, PROBING_MODELS)
         v.flag("chebyshev.control_variate", self.control_variate)
+        v.flag("chebyshev.spectral_gap", self.spectral_gap)
         v.positive_int("chebyshev.threads", self.threads, minimum=0)
 
     def engine_options(self):
@@ -279,6 +283,7 @@ class ChebyshevConfig:
             bound_safety=self.bound_safety,
             probing_model=self.probing_model,
             control_variate=self.control_variate,
+            spectral_gap=self.spectral_gap,
             threads=self.threads or None,
         )
 

@@ -7,7 +7,9 @@ For each band the engine
    :func:`~largebdg.operators.window.spectral_window` makes the window;
 2. chooses the number of moments M from T, the window and the tolerance
    (:func:`~largebdg.kpm.coefficients.moments_for_tolerance`: the neglected
-   tail of the tanh series, a uniform bound) and the probing distance d from
+   tail of the tanh series, a uniform bound), on the band's spectrum with its
+   certified gap where that needs fewer moments (``spectral_gap``,
+   :func:`~largebdg.operators.window.band_gap`), and the probing distance d from
    the *measured* probing error of the current mean field (below), unless they
    are given;
 3. runs the recursion (:func:`~largebdg.kpm.recursion.chebyshev_series`) on
@@ -86,7 +88,7 @@ from ..model.clean import clean_blocks, mu_for_filling, reference_temperature
 from ..model.lattice import neighbour_index, neighbour_table
 from ..operators.petsc import PetscBdGOperator
 from ..operators.stencil import BdGStencil
-from ..operators.window import BOUND_SAFETY, spectral_window
+from ..operators.window import BOUND_SAFETY, HAVE_INERTIA, band_gap, spectral_window
 from .base import LocalAverages
 
 __all__ = ["ChebyshevEngine", "Plan", "START_VECTORS", "BACKENDS", "PROBING_MODELS", "DEFAULTS"]
@@ -116,12 +118,19 @@ PLAN_MIN_SITES = 256
 sites: with two or three segments per axis a class has 4 or 9 sites, and four classes are
 too few sites for the whole-lattice maximum to be predictable from them (at 64², T = 0.025,
 16 sites underestimated it 3.4-fold against a margin of 1.5 learned at d = 9)."""
+GAP_SAFETY = 0.1
+"""A plan expands tanh for a gap this fraction below the certified one, so that the mean field
+may move by 0.1 g before the plan's gap must be certified again (Weyl's inequality)."""
+GAP_MIN_GAIN = 0.9
+"""The gap is certified only where a gap as large as the band's largest |Delta| (or 1.5 times
+its last certified gap) would cut the moments below this fraction."""
 MIN_TRUNCATION_SHARE = 0.1
 """A plan leaves at least this share of its accuracy to truncation (the moments grow like the
 logarithm of the inverse share; below it a longer distance is always cheaper)."""
 DEFAULTS = {"tolerance": 1e-3, "start_vectors": "probing", "block_size": 32,
             "backend": "numba", "bound_safety": BOUND_SAFETY, "probing_model": "measured",
-            "plan_classes": 4, "verify_fraction": 1.0, "control_variate": True}
+            "plan_classes": 4, "verify_fraction": 1.0, "control_variate": True,
+            "spectral_gap": True}
 """Default settings of :class:`ChebyshevEngine` (and of the ``[chebyshev]`` config section)."""
 
 
@@ -145,6 +154,9 @@ class Plan:
         What is subtracted from the probes: nothing (0), the homogeneous band's tails (1), or
         those to first order in the field's deviation from the mean (2; sublattice
         colourings only).
+    gap : float
+        The spectral gap the tanh series is made for (0: the whole window;
+        :func:`~largebdg.kpm.coefficients.tanh_coefficients`).
     """
 
     accuracy: float
@@ -155,6 +167,11 @@ class Plan:
     truncation: float
     probing: float
     control_variate: int = 0
+    gap: float = 0.0
+
+    def coefficients(self):
+        """The Chebyshev coefficients of the plan's tanh series."""
+        return tanh_coefficients(self.T, self.scale, self.num_moments, self.gap)
 
 
 CONTROL_VARIATES = ("plain probes", "homogeneous tails", "tails to first order")
@@ -192,6 +209,9 @@ class ChebyshevEngine:
     control_variate : bool
         Let plans subtract the homogeneous band's tails from the probes where that measures
         smaller (see the module docstring).
+    spectral_gap : bool
+        Let plans with automatic moments expand tanh only outside the band's certified gap
+        where that needs fewer moments (:mod:`largebdg.kpm.coefficients`; PETSc with MUMPS).
     threads : int, optional
         Threads over blocks of start vectors (default: the cores available to this
         process divided by the number of MPI ranks).
@@ -207,7 +227,8 @@ class ChebyshevEngine:
                  bound_safety=DEFAULTS["bound_safety"], probing_model=DEFAULTS["probing_model"],
                  plan_classes=DEFAULTS["plan_classes"],
                  verify_fraction=DEFAULTS["verify_fraction"],
-                 control_variate=DEFAULTS["control_variate"], threads=None, comm=None):
+                 control_variate=DEFAULTS["control_variate"],
+                 spectral_gap=DEFAULTS["spectral_gap"], threads=None, comm=None):
         v.choice("backend", backend, BACKENDS)
         v.choice("start_vectors", start_vectors, START_VECTORS)
         v.choice("probing_model", probing_model, PROBING_MODELS)
@@ -223,6 +244,7 @@ class ChebyshevEngine:
         self.plan_classes = plan_classes
         self.verify_fraction = verify_fraction
         self.control_variate = bool(control_variate)
+        self.spectral_gap = bool(spectral_gap)
         self.comm = world() if comm is None else comm
         self.rank, self.size = rank_size(self.comm)
         self.threads = threads or max(1, len(os.sched_getaffinity(0)) // self.size)
@@ -238,6 +260,7 @@ class ChebyshevEngine:
         self._plans = {}
         self._looser = {}
         self._bound_ref = {}
+        self._gap_ref = {}
         self.last = {}
 
     @staticmethod
@@ -279,6 +302,8 @@ class ChebyshevEngine:
             "probing_model": self.probing_model, "plan_classes": self.plan_classes,
             "verify_fraction": self.verify_fraction,
             "control_variate": [self.last[b].control_variate for b in bands],
+            "spectral_gap": self.spectral_gap,
+            "certified_gap": [self.last[b].gap for b in bands],
             "num_moments": [self.last[b].num_moments for b in bands],
             "probing_distance": [self.last[b].probing_distance for b in bands],
             "spectral_bound": [self.last[b].scale for b in bands],
@@ -309,7 +334,7 @@ class ChebyshevEngine:
         """
         def row(p):
             return [p.accuracy, p.T, p.scale, p.num_moments, p.probing_distance, p.truncation,
-                    p.probing, int(p.control_variate)]
+                    p.probing, int(p.control_variate), p.gap]
 
         return {"plans": {str(b): row(p) for b, p in self._plans.items()},
                 "looser": {str(b): [row(p) for p in plans.values()]
@@ -322,7 +347,8 @@ class ChebyshevEngine:
         """Restore the plans returned by :meth:`get_state`."""
         def plan(p):
             return Plan(float(p[0]), float(p[1]), float(p[2]), int(p[3]), int(p[4]),
-                        float(p[5]), float(p[6]), int(p[7]) if len(p) > 7 else 0)
+                        float(p[5]), float(p[6]), int(p[7]) if len(p) > 7 else 0,
+                        float(p[8]) if len(p) > 8 else 0.0)
 
         self._plans = {int(k): plan(p) for k, p in state.get("plans", {}).items()}
         self._looser = {int(k): {plan(p).accuracy: plan(p) for p in rows}
@@ -349,7 +375,8 @@ class ChebyshevEngine:
         """The :class:`Plan` of one band (all ranks agree).
 
         The plan is kept while the requested accuracy and T stay the same and
-        the current spectral radius stays inside the kept window, so that the
+        the current spectral radius stays inside the kept window (and its gap outside the
+        plan's gap), so that the
         self-consistency loop iterates one fixed map per accuracy level.  When the
         accuracy tightens, the plan of the level left behind is kept beside the new one
         and serves requests at that looser accuracy (the loop's defect correction
@@ -364,7 +391,8 @@ class ChebyshevEngine:
         old = self._looser.get(band, {}).get(acc) if looser else kept
         if old is not None and (old.accuracy, old.T) == (acc, T) and (
                 self._weyl_bound(band, onsite, delta) <= old.scale
-                or self._radius(band, onsite, delta) <= old.scale):
+                or self._radius(band, onsite, delta) <= old.scale) and (
+                not old.gap or self._gap_holds(band, onsite, delta, T, old.gap)):
             return old
         radius = self._radius(band, onsite, delta)
         if looser:
@@ -407,6 +435,50 @@ class ChebyshevEngine:
         _, onsite0, delta0, radius = ref
         return radius + float(np.hypot(onsite - onsite0, delta - delta0).max())
 
+    def _certified_gap(self, band, onsite, delta, T):
+        """Certified spectral gap of this mean field (:func:`~largebdg.operators.window.band_gap`,
+        kept with the field as the reference of :meth:`_gap_holds`); 0.0 below pi T / 2, where
+        it would save little."""
+        op = self._operator(band)
+        op.update(self.model.t[band], onsite, delta)
+        ref = self._gap_ref.get(band)
+        guess = ref[2] if ref is not None and ref[2] > 0 else float(np.abs(delta).max())
+        gap = band_gap(op, max(guess, 1e-300), np.pi * T / 2)
+        self._gap_ref[band] = (np.array(onsite), np.array(delta), gap)
+        return gap
+
+    def _gap_holds(self, band, onsite, delta, T, gap):
+        """Whether this mean field has no eigenvalue in (-gap, gap): by Weyl's inequality from
+        the reference field of :meth:`_certified_gap` (its gap minus the norm of the change,
+        as in :meth:`_weyl_bound`), else by certifying it anew."""
+        ref = self._gap_ref.get(band)
+        if ref is not None:
+            onsite0, delta0, certified = ref
+            if certified - float(np.hypot(onsite - onsite0, delta - delta0).max()) >= gap:
+                return True
+        return self._certified_gap(band, onsite, delta, T) >= gap
+
+    def _plan_gap(self, band, onsite, delta, T, scale, acc):
+        """The gap a new plan's tanh series is made for: :data:`GAP_SAFETY` below the certified
+        gap of this mean field, where that needs fewer moments, else 0.0.
+
+        The gap is certified only where it can pay (:data:`GAP_MIN_GAIN`): with the band's
+        largest |Delta|, or 1.5 times its last certified gap, as the largest it may be.
+        """
+        if not (self.spectral_gap and HAVE_INERTIA) or self.num_moments:
+            return 0.0
+        plain = moments_for_tolerance(T, scale, acc / 2)
+        ref = self._gap_ref.get(band)
+        largest = 1.5 * ref[2] if ref is not None else float(np.abs(delta).max())
+        largest = min(largest, scale / 2)
+        if not largest or moments_for_tolerance(T, scale, acc / 2, gap=largest) > (
+                GAP_MIN_GAIN * plain):
+            return 0.0
+        gap = (1 - GAP_SAFETY) * self._certified_gap(band, onsite, delta, T)
+        if not gap or moments_for_tolerance(T, scale, acc / 2, gap=gap) >= plain:
+            return 0.0
+        return gap
+
     def level_cost(self, accuracy):
         """Work of one evaluation at ``accuracy``: start vectors × moments summed over the
         bands' plans for it (the current ones or those kept for a looser level); ``None``
@@ -427,9 +499,10 @@ class ChebyshevEngine:
         """Make the :class:`Plan` of ``band`` at accuracy ``acc`` for this mean field
         (``kept``: the band's current plan, whose probing distance is a floor)."""
         scale = spectral_window(radius, self.bound_safety)
-        M = self.num_moments or moments_for_tolerance(T, scale, acc / 2)
+        gap = self._plan_gap(band, onsite, delta, T, scale, acc)
+        M = self.num_moments or moments_for_tolerance(T, scale, acc / 2, gap=gap)
         L = self.model.L
-        coeffs = tanh_coefficients(T, scale, M)
+        coeffs = tanh_coefficients(T, scale, M, gap)
         entries = self._entries(band, onsite, delta, scale, coeffs)
         tails = (self._tails(band, onsite, delta, scale, coeffs)
                  if self.control_variate and self.start_vectors == "probing" else None)
@@ -453,9 +526,9 @@ class ChebyshevEngine:
         else:
             floor = max(self._dmin.get(band, 0), kept.probing_distance if kept else 0)
             d, M, probing, cv = self._cheapest(measured, floor, T, scale, acc, M,
-                                               self._margin.get(band, 1.0))
-        return Plan(acc, T, scale, M, d, truncation_bound(T, scale, M), probing,
-                    cv if d < L else 0)
+                                               self._margin.get(band, 1.0), gap)
+        return Plan(acc, T, scale, M, d, truncation_bound(T, scale, M, gap), probing,
+                    cv if d < L else 0, gap)
 
     def _plan_count(self, d):
         """Classes a plan measures at distance d: ``plan_classes``, or :data:`PLAN_MIN_SITES`
@@ -465,7 +538,7 @@ class ChebyshevEngine:
         C = colour_count(L, d)
         return min(C, max(self.plan_classes, -(-PLAN_MIN_SITES // (q * q))))
 
-    def _cheapest(self, measured, floor, T, scale, acc, M, margin):
+    def _cheapest(self, measured, floor, T, scale, acc, M, margin, gap=0.0):
         """(d, M, probing, control_variate) of least cost colours x moments within ``acc``.
 
         Each distance from ``floor`` up (cheapest first) is measured (``measured(d)`` gives
@@ -478,7 +551,7 @@ class ChebyshevEngine:
         probing.
         """
         L = self.model.L
-        fewest = M if self.num_moments else moments_for_tolerance(T, scale, acc)
+        fewest = M if self.num_moments else moments_for_tolerance(T, scale, acc, gap=gap)
         best = None
         for d in [x for x in probing_distances(L) if x >= floor]:
             colours = colour_count(L, d)
@@ -491,7 +564,7 @@ class ChebyshevEngine:
                     continue
                 moments = M
             elif claim <= (1 - MIN_TRUNCATION_SHARE) * acc:
-                moments = moments_for_tolerance(T, scale, acc - claim)
+                moments = moments_for_tolerance(T, scale, acc - claim, gap=gap)
             else:
                 continue
             if best is None or colours * moments < best[0]:
@@ -742,7 +815,7 @@ class ChebyshevEngine:
         The per-class estimates of the probes as the plan uses them (with or without the
         control variate).
         """
-        coeffs = tanh_coefficients(plan.T, plan.scale, plan.num_moments)
+        coeffs = plan.coefficients()
         entries = self._entries(band, onsite, delta, plan.scale, coeffs)
         if tails is None and plan.control_variate:
             tails = self._tails(band, onsite, delta, plan.scale, coeffs)
@@ -756,7 +829,7 @@ class ChebyshevEngine:
         probing distance for early iterations.
         """
         plan = self.plan(band, onsite, delta, T, accuracy)
-        coeffs = tanh_coefficients(T, plan.scale, plan.num_moments)
+        coeffs = plan.coefficients()
         current = plan is self._plans.get(band)
         if current:  # not a looser level's plan (those serve the loop's defect correction)
             self.last[band] = plan

@@ -13,6 +13,20 @@ The thermal factor :math:`\tanh(E/2T)` is analytic in a strip of half-width
 picks the smallest M whose neglected tail is below the requested tolerance.
 No kernel is applied to it by default: damping would add an O(1/M)
 broadening error to an expansion that already converges geometrically.
+
+A band whose BdG spectrum has a certified gap, no eigenvalue in :math:`(-g, g)`
+(:func:`largebdg.operators.window.band_gap`), needs tanh only on
+:math:`g \le |E| \le a`.  There the odd function is written as
+:math:`\tanh(E/2T) = E\, h(E^2)` with :math:`h(s) = \tanh(\sqrt{s}/2T)/\sqrt{s}`,
+analytic in s except at the Matsubara poles :math:`s = -\omega_n^2`,
+:math:`\omega_n = (2n+1)\pi T`; h is expanded in Chebyshev polynomials on
+:math:`[g^2, a^2]`, and the odd polynomial :math:`E\,q(E^2)` of degree M - 1 is
+rewritten as an ordinary series in :math:`T_m(E/a)`, so that every consumer runs the same
+recursion.  The nearest pole then lies :math:`g^2 + \omega_0^2` below the interval, and
+the number of moments shrinks by about :math:`\sqrt{1 + g^2/\omega_0^2}` (2.6 for band 1
+of the paper's case at T = 0.025, docs/chebyshev.md).  The truncation error on the gapped
+spectrum is at most :math:`a \sum_{k \ge M/2} |q_k|`; inside the gap the polynomial is
+not controlled, which is why the gap must be certified.
 """
 
 import numpy as np
@@ -59,41 +73,95 @@ def chebyshev_coefficients(func, num_moments):
     return c
 
 
-def tanh_coefficients(T, scale, num_moments):
-    """Coefficients of tanh(E / 2T) with E = scale * x."""
+def _gap(gap, scale):
+    """``gap`` as a float in [0, scale)."""
+    return v.real("gap", gap, 0.0, scale, high_open=True)
+
+
+def _gapped_terms(T, scale, gap, num_terms):
+    """Coefficients q_k, k < K, of h(s) = tanh(sqrt(s)/2T)/sqrt(s) on s in [gap², scale²]."""
+    lo, hi = gap * gap, scale * scale
+
+    def h(y):
+        r = np.sqrt((hi - lo) / 2 * y + (hi + lo) / 2)
+        return np.tanh(r / (2 * T)) / r
+
+    return chebyshev_coefficients(h, num_terms)
+
+
+def tanh_coefficients(T, scale, num_moments, gap=0.0):
+    r"""Coefficients of tanh(E / 2T) with E = scale * x.
+
+    With ``gap`` > 0 the series is accurate only for :math:`gap \le |E| \le scale`
+    (the module docstring): the odd polynomial :math:`E\,q(E^2)` with M/2 terms of q,
+    whose even coefficients vanish.
+    """
     T = v.real("T", T, 0.0, low_open=True)
-    return chebyshev_coefficients(lambda x: np.tanh(scale * x / (2 * T)), num_moments)
+    M = v.positive_int("num_moments", num_moments)
+    gap = _gap(gap, scale)
+    if not gap or M < 2:
+        return chebyshev_coefficients(lambda x: np.tanh(scale * x / (2 * T)), M)
+    q = _gapped_terms(T, scale, gap, M // 2)
+    lo, hi = gap * gap, scale * scale
+
+    def odd(x):
+        E = scale * x
+        return E * np.polynomial.chebyshev.chebval((2 * E * E - hi - lo) / (hi - lo), q)
+
+    c = np.zeros(M)
+    c[:M - M % 2] = chebyshev_coefficients(odd, M - M % 2)  # exact: degree M - 1 < M nodes
+    c[::2] = 0.0  # an odd polynomial: the even ones are rounding
+    return c
 
 
-def moments_for_tolerance(T, scale, tolerance, maximum=200_000):
-    """Smallest M whose neglected tail sum_{m >= M} |c_m| of tanh(E/2T) is <= tolerance.
+def _terms(T, scale, num_terms, gap):
+    """|coefficients| whose tail bounds the truncation error, and the factor it is scaled by.
 
-    The tail bounds the uniform truncation error on the spectrum, so every
-    matrix element of the expanded function is accurate to ``tolerance``.
+    Plain: those of tanh itself (factor 1).  Gapped: those of q, whose tail times the largest
+    |E| on the spectrum, ``scale``, bounds that of E q(E²).
+    """
+    if not gap:
+        return np.abs(tanh_coefficients(T, scale, num_terms)), 1.0
+    return np.abs(_gapped_terms(T, scale, gap, num_terms)), scale
+
+
+def moments_for_tolerance(T, scale, tolerance, maximum=200_000, gap=0.0):
+    """Smallest M whose neglected tail of tanh(E/2T) bounds the truncation error by ``tolerance``.
+
+    Plain (``gap`` 0): the tail sum_{m >= M} |c_m|, a uniform bound on [-scale, scale], so
+    every matrix element of the expanded function is accurate to ``tolerance``.  With a
+    certified spectral ``gap``: ``scale`` times the tail of the series of q, a uniform bound
+    on the gapped spectrum; M = 2 x (terms of q).
     """
     T = v.real("T", T, 0.0, low_open=True)
     tolerance = v.real("tolerance", tolerance, 0.0, low_open=True)
-    # geometric decay rho^-m with log(rho) ~ pi T / scale: start from twice that estimate
-    guess = int(2 * np.log(10 / tolerance) * scale / (np.pi * T)) + 64
-    M = min(max(guess, 128), maximum)
+    gap = _gap(gap, scale)
+    # geometric decay rho^-m with log(rho) ~ pi T / scale (plain) or 2 sqrt(g² + (pi T)²) / scale
+    # per term of q (gapped): start from twice that estimate
+    rate, factor, terms = ((np.pi * T / scale, 1.0, maximum) if not gap else
+                           (2 * np.hypot(gap, np.pi * T) / scale, scale, maximum // 2))
+    guess = int(2 * np.log(10 * factor / tolerance) / rate) + 64
+    K = min(max(guess, 128), terms)
     while True:
-        c = np.abs(tanh_coefficients(T, scale, M))
-        tail = np.cumsum(c[::-1])[::-1]  # tail[m] = sum_{j >= m} |c_j|
+        c, factor = _terms(T, scale, K, gap)
+        tail = factor * np.cumsum(c[::-1])[::-1]  # tail[k] = factor * sum_{j >= k} |c_j|
         ok = np.nonzero(tail <= tolerance)[0]
-        if ok.size and ok[0] < M // 2:  # the DCT's own aliasing error is negligible there
-            return int(max(ok[0], 2))
-        if M >= maximum:
+        if ok.size and ok[0] < K // 2:  # the DCT's own aliasing error is negligible there
+            return int(max(ok[0], 2)) if not gap else 2 * int(max(ok[0], 1))
+        if K >= terms:
             return maximum
-        M = min(2 * M, maximum)
+        K = min(2 * K, terms)
 
 
-def truncation_bound(T, scale, num_moments):
-    """Neglected tail sum_{m >= M} |c_m| of tanh(E/2T): a uniform bound of the truncation error.
+def truncation_bound(T, scale, num_moments, gap=0.0):
+    """Neglected tail of tanh(E/2T) with M moments: a uniform bound of the truncation error.
 
     It bounds the error of every matrix element of the expanded tanh(H/2T) for
-    a spectrum inside the window (the counterpart of :func:`moments_for_tolerance`
-    for a given M, e.g. one set by hand).
+    a spectrum inside the window (and outside ``(-gap, gap)``): the counterpart of
+    :func:`moments_for_tolerance` for a given M, e.g. one set by hand.
     """
     M = v.positive_int("num_moments", num_moments)
-    c = np.abs(tanh_coefficients(T, scale, 2 * M + 64))  # 2M + 64 keeps the DCT aliasing negligible
-    return float(c[M:].sum())
+    gap = _gap(gap, scale)
+    K = M if not gap else M // 2
+    c, factor = _terms(T, scale, 2 * K + 64, gap)  # 2K + 64 keeps the DCT aliasing negligible
+    return float(factor * c[K:].sum())

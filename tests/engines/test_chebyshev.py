@@ -7,9 +7,9 @@ from _helpers import TOL_CHEB_DEFAULT, TOL_SAME, paper_config
 from largebdg.engines import dense
 from largebdg.engines.chebyshev import ChebyshevEngine
 from largebdg.errors import ParameterError
-from largebdg.kpm.coefficients import tanh_coefficients
 from largebdg.kpm.probing import class_tails, colour_count
 from largebdg.model.clean import clean_blocks
+from largebdg.operators.pattern import BdGPattern
 from largebdg.workflows.run import run
 
 
@@ -143,6 +143,69 @@ def test_a_kept_window_is_confirmed_by_the_weyl_bound_without_slepc(disordered_L
     assert calls
 
 
+
+@pytest.fixture(scope="module")
+def cold_L16():
+    """A self-consistent disordered L = 16 state at T = 0.025 (dense), where band 1's gap is
+    several pi T."""
+    res = run(paper_config(16, T=0.025))
+    return res, res.model()
+
+
+def test_gapped_plans_match_dense_at_low_temperature(cold_L16):
+    """Plans expand tanh outside the certified gap: band 1 (gap >> pi T) needs a third of the
+    moments, and its realised error against dense, per site and over all four entries, stays
+    within the truncation bound (unit start vectors) and the tolerance (probing)."""
+    res, model = cold_L16
+    ex = dense.DenseEngine(model)
+    for band in (0, 1):
+        onsite, delta = _onsite(res, model, band), res.delta[band].ravel()
+        exact = _tau(ex.averages(band, onsite, delta, res.T))
+        E = np.abs(np.linalg.eigvalsh(
+            BdGPattern(model.L).matrix(model.t[band], onsite, delta).toarray())).min()
+        for tol in (1e-3, 1e-5):
+            plain = ChebyshevEngine(model, tolerance=tol, start_vectors="unit",
+                                    spectral_gap=False)
+            plain.averages(band, onsite, delta, res.T)
+            gapped = ChebyshevEngine(model, tolerance=tol, start_vectors="unit")
+            realised = np.abs(_tau(gapped.averages(band, onsite, delta, res.T)) - exact).max()
+            plan = gapped.last[band]
+            assert 0 <= plan.gap < E and realised <= plan.truncation <= tol / 2
+            if band == 0:
+                assert plan.gap > 3 * np.pi * res.T
+                assert plan.num_moments < 0.4 * plain.last[band].num_moments
+        probed = ChebyshevEngine(model, tolerance=1e-3)
+        assert np.abs(_tau(probed.averages(band, onsite, delta, res.T)) - exact).max() < 1e-3
+
+
+def test_a_gapped_plan_is_given_up_when_the_gap_closes(cold_L16, monkeypatch):
+    """A small change of the field keeps a gapped plan by Weyl's inequality, without a
+    factorisation; sites whose gap vanishes put states into the gap, and the next plan is made
+    for the new certified gap (checked against dense), its averages again within tolerance."""
+    from largebdg.engines import chebyshev
+
+    res, model = cold_L16
+    band = 0
+    onsite, delta = _onsite(res, model, band), res.delta[band].ravel()
+    engine = ChebyshevEngine(model, tolerance=1e-3, start_vectors="unit")
+    engine.averages(band, onsite, delta, res.T)
+    plan = engine.last[band]
+    calls = []
+    certify = chebyshev.band_gap
+    monkeypatch.setattr(chebyshev, "band_gap", lambda *a: calls.append(1) or certify(*a))
+    engine.averages(band, onsite, delta * (1 + 1e-4), res.T)
+    assert not calls and engine.last[band] is plan
+    closed = delta.copy()
+    closed[:24] = 0.0  # a strip of normal sites: Andreev states inside the old gap
+    H = BdGPattern(model.L).matrix(model.t[band], onsite, closed).toarray()
+    E = np.abs(np.linalg.eigvalsh(H)).min()
+    assert E < plan.gap
+    averages = _tau(engine.averages(band, onsite, closed, res.T))
+    new = engine.last[band]
+    assert calls and new is not plan and new.gap < E
+    exact = _tau(dense.DenseEngine(model).averages(band, onsite, closed, res.T))
+    assert np.abs(averages - exact).max() <= new.truncation
+
 def test_chebyshev_rejects_zero_temperature(disordered_L16):
     res, model = disordered_L16
     with pytest.raises(ParameterError, match="'T'"):
@@ -199,8 +262,7 @@ def test_measured_probing_error_covers_the_realised_error(states_L32):
                 assert estimate["probing"] <= 4 * realised  # and it is not a loose bound
                 nested = engine._measured_probing(  # every class refined by splitting it
                     band, engine._entries(band, onsite, delta, engine.last[band].scale,
-                                          tanh_coefficients(T, engine.last[band].scale,
-                                                            engine.last[band].num_moments)),
+                                          engine.last[band].coefficients()),
                     d, colour_count(32, d), tails=engine._last_probe[band][4], nested=True)
                 assert realised <= nested[engine.last[band].control_variate].max()
                 checked += 1
@@ -245,7 +307,7 @@ def test_control_variate_cuts_the_weak_band_probing_error(states_L32):
             chosen[cv] = engine.last[band].control_variate
             assert realised[cv] <= engine.error_estimate(band, onsite, delta, T)["probing"]
         plan = engine.last[band]
-        series = tanh_coefficients(T, plan.scale, plan.num_moments)
+        series = plan.coefficients()
         blocks = clean_blocks(32, model.t[band], -onsite.mean(), delta.mean(),
                               lambda E: np.polynomial.chebyshev.chebval(E / plan.scale, series))
         homogeneous = np.abs(probes - class_tails(32, 8, *blocks) - exact).max()

@@ -8,6 +8,7 @@ from largebdg.kpm.coefficients import (
     chebyshev_coefficients,
     moments_for_tolerance,
     tanh_coefficients,
+    truncation_bound,
 )
 from largebdg.kpm.kernels import jackson_kernel, lorentz_kernel
 from largebdg.kpm.probing import axis_colours, choose_distance, colouring, probing_error
@@ -33,6 +34,34 @@ def test_tanh_truncation_meets_tolerance(T, scale):
         errors.append(err)
     assert errors[0] > errors[1] > errors[2]
 
+
+
+@pytest.mark.parametrize("T, scale, gap", [(0.025, 9.3, 0.17), (0.025, 5.0, 0.3),
+                                           (0.05, 6.0, 0.1), (0.01, 4.0, 0.05)])
+def test_gapped_tanh_series_meets_its_bound_outside_the_gap(T, scale, gap):
+    """The gapped series (an odd polynomial E q(E²)) is within its truncation bound of tanh on
+    gap <= |E| <= scale, the bound meets the tolerance, and it needs fewer moments than the
+    plain series where the gap is above pi T (by about sqrt(1 + gap²/(pi T)²) less the
+    logarithm of the factor scale in the bound)."""
+    E = np.concatenate([np.geomspace(gap, scale, 20001), -np.geomspace(gap, scale, 20001)])
+    for tol in (1e-3, 1e-5):
+        M = moments_for_tolerance(T, scale, tol, gap=gap)
+        c = tanh_coefficients(T, scale, M, gap)
+        assert M % 2 == 0 and len(c) == M and np.all(c[::2] == 0)
+        realised = np.abs(np.polynomial.chebyshev.chebval(E / scale, c) - np.tanh(E / (2 * T)))
+        bound = truncation_bound(T, scale, M, gap)
+        assert realised.max() <= bound <= tol
+        assert truncation_bound(T, scale, M - 4, gap) > tol  # M is the smallest (M/2 terms)
+        plain = moments_for_tolerance(T, scale, tol)
+        if gap >= np.pi * T:
+            assert M < (0.7 if gap >= 2 * np.pi * T else 1.0) * plain
+
+
+def test_gapped_tanh_series_is_the_plain_one_without_gap():
+    assert np.array_equal(tanh_coefficients(0.05, 5.0, 300, 0.0), tanh_coefficients(0.05, 5.0, 300))
+    assert moments_for_tolerance(0.05, 5.0, 1e-4, gap=0.0) == moments_for_tolerance(0.05, 5.0, 1e-4)
+    with pytest.raises(ParameterError, match="'gap' must be"):
+        tanh_coefficients(0.05, 5.0, 300, gap=5.0)
 
 def test_kernels():
     g = jackson_kernel(64)
