@@ -462,14 +462,15 @@ class ChebyshevEngine:
         """The gap a new plan's tanh series is made for: :data:`GAP_SAFETY` below the certified
         gap of this mean field, where that needs fewer moments, else 0.0.
 
-        The gap is certified only where it can pay (:data:`GAP_MIN_GAIN`): with the band's
-        largest |Delta|, or 1.5 times its last certified gap, as the largest it may be.
+        The gap is certified only where it can pay (:data:`GAP_MIN_GAIN`): with 1.5 times the
+        band's last certified gap, or its largest |Delta| if there is none, as the largest it
+        may be.
         """
         if not (self.spectral_gap and HAVE_INERTIA) or self.num_moments:
             return 0.0
         plain = moments_for_tolerance(T, scale, acc / 2)
         ref = self._gap_ref.get(band)
-        largest = 1.5 * ref[2] if ref is not None else float(np.abs(delta).max())
+        largest = 1.5 * ref[2] if ref is not None and ref[2] else float(np.abs(delta).max())
         largest = min(largest, scale / 2)
         if not largest or moments_for_tolerance(T, scale, acc / 2, gap=largest) > (
                 GAP_MIN_GAIN * plain):
