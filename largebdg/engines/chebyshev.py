@@ -444,7 +444,7 @@ class ChebyshevEngine:
         ref = self._gap_ref.get(band)
         guess = ref[2] if ref is not None and ref[2] > 0 else float(np.abs(delta).max())
         gap = band_gap(op, max(guess, 1e-300), np.pi * T / 2)
-        self._gap_ref[band] = (np.array(onsite), np.array(delta), gap)
+        self._gap_ref[band] = (np.array(onsite), np.array(delta), gap, T)
         return gap
 
     def _gap_holds(self, band, onsite, delta, T, gap):
@@ -453,7 +453,7 @@ class ChebyshevEngine:
         as in :meth:`_weyl_bound`), else by certifying it anew."""
         ref = self._gap_ref.get(band)
         if ref is not None:
-            onsite0, delta0, certified = ref
+            onsite0, delta0, certified, _ = ref
             if certified - float(np.hypot(onsite - onsite0, delta - delta0).max()) >= gap:
                 return True
         return self._certified_gap(band, onsite, delta, T) >= gap
@@ -463,14 +463,20 @@ class ChebyshevEngine:
         gap of this mean field, where that needs fewer moments, else 0.0.
 
         The gap is certified only where it can pay (:data:`GAP_MIN_GAIN`): with 1.5 times the
-        band's last certified gap, or its largest |Delta| if there is none, as the largest it
-        may be.
+        band's last certified gap as the largest it may be, its floor pi T / 2 if it was below
+        that at this T (no new factorisations at every plan of a band whose gap does not pay,
+        e.g. band 1 at T = 0.098), else its largest |Delta|.
         """
         if not (self.spectral_gap and HAVE_INERTIA) or self.num_moments:
             return 0.0
         plain = moments_for_tolerance(T, scale, acc / 2)
         ref = self._gap_ref.get(band)
-        largest = 1.5 * ref[2] if ref is not None and ref[2] else float(np.abs(delta).max())
+        if ref is not None and ref[2]:
+            largest = 1.5 * ref[2]
+        elif ref is not None and ref[3] == T:
+            largest = np.pi * T / 2
+        else:
+            largest = float(np.abs(delta).max())
         largest = min(largest, scale / 2)
         if not largest or moments_for_tolerance(T, scale, acc / 2, gap=largest) > (
                 GAP_MIN_GAIN * plain):
