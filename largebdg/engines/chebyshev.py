@@ -122,8 +122,8 @@ GAP_SAFETY = 0.1
 """A plan expands tanh for a gap this fraction below the certified one, so that the mean field
 may move by 0.1 g before the plan's gap must be certified again (Weyl's inequality)."""
 GAP_MIN_GAIN = 0.9
-"""The gap is certified only where a gap as large as the band's largest |Delta| (or 1.5 times
-its last certified gap) would cut the moments below this fraction."""
+"""The gap is certified only where a gap as large as it may be (Weyl's inequality from the last
+certification, :meth:`ChebyshevEngine._plan_gap`) would cut the moments below this fraction."""
 MIN_TRUNCATION_SHARE = 0.1
 """A plan leaves at least this share of its accuracy to truncation (the moments grow like the
 logarithm of the inverse share; below it a longer distance is always cheaper)."""
@@ -437,24 +437,35 @@ class ChebyshevEngine:
 
     def _certified_gap(self, band, onsite, delta, T):
         """Certified spectral gap of this mean field (:func:`~largebdg.operators.window.band_gap`,
-        kept with the field as the reference of :meth:`_gap_holds`); 0.0 below pi T / 2, where
-        it would save little."""
+        kept with the field and an upper bound as the reference of :meth:`_gap_holds` and
+        :meth:`_largest_gap`); 0.0 below pi T / 2, where it would save little."""
         op = self._operator(band)
         op.update(self.model.t[band], onsite, delta)
         ref = self._gap_ref.get(band)
         guess = ref[2] if ref is not None and ref[2] > 0 else float(np.abs(delta).max())
-        gap = band_gap(op, max(guess, 1e-300), np.pi * T / 2)
-        self._gap_ref[band] = (np.array(onsite), np.array(delta), gap, T)
-        return gap
+        lower, upper = band_gap(op, max(guess, 1e-300), np.pi * T / 2)
+        self._gap_ref[band] = (np.array(onsite), np.array(delta), lower, upper)
+        return lower
+
+    def _change(self, band, onsite, delta):
+        """Norm of the change of the BdG matrix since the field of the last certified gap."""
+        onsite0, delta0 = self._gap_ref[band][:2]
+        return float(np.hypot(onsite - onsite0, delta - delta0).max())
 
     def _gap_holds(self, band, onsite, delta, T, gap):
         """Whether this mean field has no eigenvalue in (-gap, gap): by Weyl's inequality from
         the reference field of :meth:`_certified_gap` (its gap minus the norm of the change,
-        as in :meth:`_weyl_bound`), else by certifying it anew."""
+        as in :meth:`_weyl_bound`), else by one eigenvalue count at the reference's gap (which
+        makes this field the reference), else by certifying it anew."""
         ref = self._gap_ref.get(band)
         if ref is not None:
-            onsite0, delta0, certified, _ = ref
-            if certified - float(np.hypot(onsite - onsite0, delta - delta0).max()) >= gap:
+            change = self._change(band, onsite, delta)
+            if ref[2] - change >= gap:
+                return True
+            op = self._operator(band)
+            op.update(self.model.t[band], onsite, delta)
+            if ref[2] >= gap and op.count_inside(ref[2]) == 0:
+                self._gap_ref[band] = (np.array(onsite), np.array(delta), ref[2], ref[3] + change)
                 return True
         return self._certified_gap(band, onsite, delta, T) >= gap
 
@@ -462,19 +473,17 @@ class ChebyshevEngine:
         """The gap a new plan's tanh series is made for: :data:`GAP_SAFETY` below the certified
         gap of this mean field, where that needs fewer moments, else 0.0.
 
-        The gap is certified only where it can pay (:data:`GAP_MIN_GAIN`): with 1.5 times the
-        band's last certified gap as the largest it may be, its floor pi T / 2 if it was below
-        that at this T (no new factorisations at every plan of a band whose gap does not pay,
-        e.g. band 1 at T = 0.098), else its largest |Delta|.
+        The gap is certified only where it can pay (:data:`GAP_MIN_GAIN`) if it is as large as
+        it may be: by Weyl's inequality, the upper bound of the last certification plus the
+        norm of the field's change since (the band's largest |Delta| before the first).  So a
+        band whose gap does not pay is not factorised at every plan, and one whose gap has
+        opened since an early field is certified again.
         """
         if not (self.spectral_gap and HAVE_INERTIA) or self.num_moments:
             return 0.0
         plain = moments_for_tolerance(T, scale, acc / 2)
-        ref = self._gap_ref.get(band)
-        if ref is not None and ref[2]:
-            largest = 1.5 * ref[2]
-        elif ref is not None and ref[3] == T:
-            largest = np.pi * T / 2
+        if band in self._gap_ref:
+            largest = self._gap_ref[band][3] + self._change(band, onsite, delta)
         else:
             largest = float(np.abs(delta).max())
         largest = min(largest, scale / 2)

@@ -180,7 +180,8 @@ def test_gapped_plans_match_dense_at_low_temperature(cold_L16):
 
 def test_a_gapped_plan_is_given_up_when_the_gap_closes(cold_L16, monkeypatch):
     """A small change of the field keeps a gapped plan by Weyl's inequality, without a
-    factorisation; sites whose gap vanishes put states into the gap, and the next plan is made
+    factorisation, a larger one that does not close the gap by one eigenvalue count; sites
+    whose gap vanishes put states into the gap, and the next plan is made
     for the new certified gap (checked against dense), its averages again within tolerance."""
     from largebdg.engines import chebyshev
 
@@ -194,6 +195,9 @@ def test_a_gapped_plan_is_given_up_when_the_gap_closes(cold_L16, monkeypatch):
     certify = chebyshev.band_gap
     monkeypatch.setattr(chebyshev, "band_gap", lambda *a: calls.append(1) or certify(*a))
     engine.averages(band, onsite, delta * (1 + 1e-4), res.T)
+    assert not calls and engine.last[band] is plan
+    wider = delta + 0.05  # beyond Weyl's margin, but the gap only grows: one count keeps it
+    engine.averages(band, onsite, wider, res.T)
     assert not calls and engine.last[band] is plan
     closed = delta.copy()
     closed[:24] = 0.0  # a strip of normal sites: Andreev states inside the old gap
