@@ -272,9 +272,8 @@ class ChebyshevEngine:
         matrices with ~6 entries per row (value and column index), the stencil its
         neighbour table and the error check two (4, L²) probe records.  With
         ``spectral_gap`` (default) one band's MUMPS factorisation at a time adds about
-        max(1250, 160 (log2(rows) - 9.5)) bytes per row (fitted to MUMPS's own estimates: 10 MB,
-        40 MB, 166 MB, 0.8 GB
-        and 3.9 GB at 256², 512² and 1024²).
+        max(1250, 160 (log2(rows) - 9.5)) bytes per row (fitted to MUMPS's own estimates:
+        10 MB, 40 MB, 166 MB, 0.8 GB and 3.9 GB at 64², 128², 256², 512² and 1024²).
         """
         rows = 2 * L * L
         threads = threads or len(os.sched_getaffinity(0))
@@ -445,7 +444,7 @@ class ChebyshevEngine:
     def _certified_gap(self, band, onsite, delta, T):
         """Certified spectral gap of this mean field (:func:`~largebdg.operators.window.band_gap`,
         kept with the field and an upper bound as the reference of :meth:`_gap_holds` and
-        :meth:`_largest_gap`); 0.0 below pi T / 2, where it would save little."""
+        :meth:`_plan_gap`); 0.0 below pi T / 2, where it would save little."""
         op = self._operator(band)
         op.update(self.model.t[band], onsite, delta)
         ref = self._gap_ref.get(band)

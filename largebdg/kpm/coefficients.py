@@ -23,10 +23,11 @@ analytic in s except at the Matsubara poles :math:`s = -\omega_n^2`,
 :math:`[g^2, a^2]`, and the odd polynomial :math:`E\,q(E^2)` of degree M - 1 is
 rewritten as an ordinary series in :math:`T_m(E/a)`, so that every consumer runs the same
 recursion.  The nearest pole then lies :math:`g^2 + \omega_0^2` below the interval, and
-the number of moments shrinks by about :math:`\sqrt{1 + g^2/\omega_0^2}` (2.6 for band 1
-of the paper's case at T = 0.025, docs/chebyshev.md).  The truncation error on the gapped
-spectrum is at most :math:`a \sum_{k \ge M/2} |q_k|`; inside the gap the polynomial is
-not controlled, which is why the gap must be certified.
+the number of moments shrinks by about :math:`\sqrt{1 + g^2/\omega_0^2}` (band 1 of the
+paper's case at 128², T = 0.025: 868 -> 220, docs/chebyshev.md).  The truncation error on
+the gapped spectrum is bounded by the sum of the Chebyshev coefficients of the error
+on [g, a], or by :math:`a \sum_{k \ge M/2} |q_k|` if smaller (:func:`truncation_bound`);
+inside the gap the polynomial is not controlled, which is why the gap must be certified.
 """
 
 import functools
@@ -54,7 +55,6 @@ moments explodes; above 0.1 the expansion of tanh(E/2T), which lies in [-1, 1], 
 def check_tolerance(name, value):
     """Return ``value`` as ``float`` if it lies in :data:`TOLERANCE_RANGE`."""
     return v.real(name, value, *TOLERANCE_RANGE)
-
 
 
 def chebyshev_coefficients(func, num_moments):

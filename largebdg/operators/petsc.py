@@ -26,9 +26,9 @@ def _have_mumps():
 
 
 HAVE_INERTIA = _have_mumps()
+"""Whether :meth:`PetscBdGOperator.count_inside` is available (PETSc with MUMPS)."""
 _RELAX = 50  # MUMPS ICNTL(14): % extra workspace for the pivoting of an indefinite matrix
 _WORKSPACE_TOO_SMALL = -9  # MUMPS INFOG(1)
-"""Whether :meth:`PetscBdGOperator.count_inside` is available (PETSc with MUMPS)."""
 
 
 def gershgorin_bound(pattern, values):
@@ -115,8 +115,8 @@ class PetscBdGOperator:
         [-sigma, sigma) and as many in (-sigma, sigma]: ``2 (nu - N)`` in all.  One sparse
         factorisation, no eigensolver (0.17 s at 128², 0.7 s at 256², 10 s at 1024²); the
         symbolic factorisation is kept for later calls until :meth:`release_factor`, and
-        MUMPS's workspace is enlarged when its pivoting needs more.  ``None`` if the matrix is singular at this shift (sigma is an
-        eigenvalue) or the factorisation fails.
+        MUMPS's workspace is enlarged when its pivoting needs more.  ``None`` if the matrix is
+        singular at this shift (sigma is an eigenvalue) or the factorisation fails.
         """
         PETSc = petsc()
         for relax in (_RELAX, 4 * _RELAX, 16 * _RELAX):

@@ -55,7 +55,6 @@ def band_window(L, t, onsite, delta, *, bound_safety=BOUND_SAFETY, comm=None):
     return spectral_window(spectral_radius(L, t, onsite, delta, comm=comm), bound_safety)
 
 
-
 def band_gap(operator, guess, floor):
     """Certified bounds of the spectral gap min|E| of ``operator``'s current matrix.
 

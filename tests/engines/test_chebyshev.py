@@ -143,7 +143,6 @@ def test_a_kept_window_is_confirmed_by_the_weyl_bound_without_slepc(disordered_L
     assert calls
 
 
-
 @pytest.fixture(scope="module")
 def cold_L16():
     """A self-consistent disordered L = 16 state at T = 0.025 (dense), where band 1's gap is
@@ -209,6 +208,7 @@ def test_a_gapped_plan_is_given_up_when_the_gap_closes(cold_L16, monkeypatch):
     assert calls and new is not plan and new.gap < E
     exact = _tau(dense.DenseEngine(model).averages(band, onsite, closed, res.T))
     assert np.abs(averages - exact).max() <= new.truncation
+
 
 def test_chebyshev_rejects_zero_temperature(disordered_L16):
     res, model = disordered_L16

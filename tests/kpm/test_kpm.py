@@ -35,7 +35,6 @@ def test_tanh_truncation_meets_tolerance(T, scale):
     assert errors[0] > errors[1] > errors[2]
 
 
-
 @pytest.mark.parametrize("T, scale, gap", [(0.025, 9.3, 0.17), (0.025, 5.0, 0.3),
                                            (0.05, 6.0, 0.1), (0.01, 4.0, 0.05)])
 def test_gapped_tanh_series_meets_its_bound_outside_the_gap(T, scale, gap):
@@ -62,6 +61,7 @@ def test_gapped_tanh_series_is_the_plain_one_without_gap():
     assert moments_for_tolerance(0.05, 5.0, 1e-4, gap=0.0) == moments_for_tolerance(0.05, 5.0, 1e-4)
     with pytest.raises(ParameterError, match="'gap' must be"):
         tanh_coefficients(0.05, 5.0, 300, gap=5.0)
+
 
 def test_kernels():
     g = jackson_kernel(64)
