@@ -88,7 +88,8 @@ from ..model.clean import clean_blocks, mu_for_filling, reference_temperature
 from ..model.lattice import neighbour_index, neighbour_table
 from ..operators.petsc import PetscBdGOperator
 from ..operators.stencil import BdGStencil
-from ..operators.window import BOUND_SAFETY, HAVE_INERTIA, band_gap, spectral_window
+from ..operators.window import (BOUND_SAFETY, GAP_RESOLUTION, HAVE_INERTIA, band_gap,
+                                spectral_window)
 from .base import LocalAverages
 
 __all__ = ["ChebyshevEngine", "Plan", "START_VECTORS", "BACKENDS", "PROBING_MODELS", "DEFAULTS"]
@@ -122,8 +123,8 @@ GAP_SAFETY = 0.1
 """A plan expands tanh for a gap this fraction below the certified one, so that the mean field
 may move by 0.1 g before the plan's gap must be certified again (Weyl's inequality)."""
 GAP_MIN_GAIN = 0.9
-"""The gap is certified only where a gap as large as it may be (Weyl's inequality from the last
-certification, :meth:`ChebyshevEngine._plan_gap`) would cut the moments below this fraction."""
+"""The gap is certified only where it can cut the moments to this fraction of the plain series'
+(:meth:`ChebyshevEngine._plan_gap`)."""
 MIN_TRUNCATION_SHARE = 0.1
 """A plan leaves at least this share of its accuracy to truncation (the moments grow like the
 logarithm of the inverse share; below it a longer distance is always cheaper)."""
@@ -398,7 +399,7 @@ class ChebyshevEngine:
         if old is not None and (old.accuracy, old.T) == (acc, T) and (
                 self._weyl_bound(band, onsite, delta) <= old.scale
                 or self._radius(band, onsite, delta) <= old.scale) and (
-                not old.gap or self._gap_holds(band, onsite, delta, T, old.gap)):
+                not old.gap or self._gap_holds(band, onsite, delta, old.gap)):
             return old
         radius = self._radius(band, onsite, delta)
         if looser:
@@ -441,64 +442,73 @@ class ChebyshevEngine:
         _, onsite0, delta0, radius = ref
         return radius + float(np.hypot(onsite - onsite0, delta - delta0).max())
 
-    def _certified_gap(self, band, onsite, delta, T):
-        """Certified spectral gap of this mean field (:func:`~largebdg.operators.window.band_gap`,
-        kept with the field and an upper bound as the reference of :meth:`_gap_holds` and
-        :meth:`_plan_gap`); 0.0 below pi T / 2, where it would save little."""
+    def _certified_gap(self, band, onsite, delta, T, guess):
+        """Certified spectral gap of this mean field (:func:`~largebdg.operators.window.band_gap`
+        from ``guess``, kept with the field as the reference of :meth:`_gap_holds`); 0.0 below
+        pi T / 2, where it would save little."""
         op = self._operator(band)
         op.update(self.model.t[band], onsite, delta)
-        ref = self._gap_ref.get(band)
-        guess = ref[2] if ref is not None and ref[2] > 0 else float(np.abs(delta).max())
-        lower, upper = band_gap(op, max(guess, 1e-300), np.pi * T / 2)
-        self._gap_ref[band] = (np.array(onsite), np.array(delta), lower, upper)
-        return lower
+        gap = band_gap(op, guess, np.pi * T / 2)
+        self._gap_ref[band] = (np.array(onsite), np.array(delta), gap)
+        return gap
 
-    def _change(self, band, onsite, delta):
-        """Norm of the change of the BdG matrix since the field of the last certified gap."""
-        onsite0, delta0 = self._gap_ref[band][:2]
-        return float(np.hypot(onsite - onsite0, delta - delta0).max())
+    def _is_free(self, band, onsite, delta, sigma):
+        """Whether this mean field has no eigenvalue in (-sigma, sigma): one exact count."""
+        op = self._operator(band)
+        op.update(self.model.t[band], onsite, delta)
+        free = op.count_inside(sigma) == 0
+        op.release_factor()
+        return free
 
-    def _gap_holds(self, band, onsite, delta, T, gap):
-        """Whether this mean field has no eigenvalue in (-gap, gap): by Weyl's inequality from
-        the reference field of :meth:`_certified_gap` (its gap minus the norm of the change,
-        as in :meth:`_weyl_bound`), else by one eigenvalue count at the reference's gap (which
-        makes this field the reference), else by certifying it anew."""
+    def _gap_holds(self, band, onsite, delta, gap):
+        """Whether this mean field has no eigenvalue in (-gap, gap), decided exactly, so that
+        the answer does not depend on the engine's history (a resumed solve keeps the plans an
+        uninterrupted one keeps).
+
+        Weyl's inequality from the reference field of :meth:`_certified_gap` (its gap minus the
+        norm of the change, as in :meth:`_weyl_bound`) when that suffices; else one count at
+        the reference's gap, which restores the margin (this field becomes the reference);
+        else one count at ``gap``.
+        """
         ref = self._gap_ref.get(band)
         if ref is not None:
-            change = self._change(band, onsite, delta)
-            if ref[2] - change >= gap:
+            onsite0, delta0, certified = ref
+            if certified - float(np.hypot(onsite - onsite0, delta - delta0).max()) >= gap:
                 return True
-            op = self._operator(band)
-            op.update(self.model.t[band], onsite, delta)
-            free = ref[2] >= gap and op.count_inside(ref[2]) == 0
-            op.release_factor()
-            if free:
-                self._gap_ref[band] = (np.array(onsite), np.array(delta), ref[2], ref[3] + change)
+            if certified > gap and self._is_free(band, onsite, delta, certified):
+                self._gap_ref[band] = (np.array(onsite), np.array(delta), certified)
                 return True
-        return self._certified_gap(band, onsite, delta, T) >= gap
+        return self._is_free(band, onsite, delta, gap)
 
     def _plan_gap(self, band, onsite, delta, T, scale, acc):
         """The gap a new plan's tanh series is made for: :data:`GAP_SAFETY` below the certified
         gap of this mean field, where that needs fewer moments, else 0.0.
 
-        The gap is certified only where it can pay (:data:`GAP_MIN_GAIN`) if it is as large as
-        it may be: by Weyl's inequality, the upper bound of the last certification plus the
-        norm of the field's change since (the band's largest |Delta| before the first).  So a
-        band whose gap does not pay is not factorised at every plan, and one whose gap has
-        opened since an early field is certified again.
+        The gap is certified only where it can pay: the smallest gap whose series would need
+        at most :data:`GAP_MIN_GAIN` of the plain series' moments follows from the
+        coefficients alone (bisection on the grid of
+        :data:`~largebdg.operators.window.GAP_RESOLUTION`), and one eigenvalue count tells
+        whether this field's gap reaches it.  So a band whose gap does not pay costs one
+        factorisation per plan, and the choice depends on the current field only.
         """
         if not (self.spectral_gap and HAVE_INERTIA) or self.num_moments:
             return 0.0
         plain = moments_for_tolerance(T, scale, acc / 2)
-        if band in self._gap_ref:
-            largest = self._gap_ref[band][3] + self._change(band, onsite, delta)
-        else:
-            largest = float(np.abs(delta).max())
-        largest = min(largest, scale / 2)
-        if not largest or moments_for_tolerance(T, scale, acc / 2, gap=largest) > (
-                GAP_MIN_GAIN * plain):
+
+        def pays(g):
+            gapped = moments_for_tolerance(T, scale, acc / 2, gap=(1 - GAP_SAFETY) * g)
+            return gapped <= GAP_MIN_GAIN * plain
+
+        lo, hi = np.pi * T / 2, scale / 2
+        if lo >= hi or not pays(hi):
             return 0.0
-        gap = (1 - GAP_SAFETY) * self._certified_gap(band, onsite, delta, T)
+        while not pays(lo) and hi / lo > np.exp(GAP_RESOLUTION):
+            mid = np.sqrt(lo * hi)
+            lo, hi = (lo, mid) if pays(mid) else (mid, hi)
+        least = lo if pays(lo) else hi
+        if not self._is_free(band, onsite, delta, least):
+            return 0.0
+        gap = (1 - GAP_SAFETY) * self._certified_gap(band, onsite, delta, T, least)
         if not gap or moments_for_tolerance(T, scale, acc / 2, gap=gap) >= plain:
             return 0.0
         return gap

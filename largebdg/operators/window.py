@@ -56,7 +56,7 @@ def band_window(L, t, onsite, delta, *, bound_safety=BOUND_SAFETY, comm=None):
 
 
 def band_gap(operator, guess, floor):
-    """Certified bounds of the spectral gap min|E| of ``operator``'s current matrix.
+    """Certified lower bound of the spectral gap min|E| of ``operator``'s current matrix.
 
     The largest g on the grid exp(GAP_RESOLUTION * k) for which
     :meth:`~largebdg.operators.petsc.PetscBdGOperator.count_inside` finds no eigenvalue in
@@ -75,13 +75,12 @@ def band_gap(operator, guess, floor):
 
     Returns
     -------
-    lower, upper : float
-        The certified gap (0.0 below ``floor``) and the grid value above it, at which an
-        eigenvalue was counted (or the count failed): lower <= min|E| < upper.  (0.0, inf)
-        without MUMPS.
+    float
+        The certified gap, within one grid step of min|E| (the next grid value counts an
+        eigenvalue), or 0.0 (below ``floor``, or no MUMPS in this PETSc).
     """
     if not HAVE_INERTIA:  # pragma: no cover - depends on the installation
-        return 0.0, np.inf
+        return 0.0
 
     try:
         return _search(operator, guess, floor)
@@ -107,9 +106,9 @@ def _search(operator, guess, floor):
             hi, lo = lo, lo - step
         if lo < k_floor:
             if hi == k_floor or not free(k_floor):
-                return 0.0, float(np.exp(k_floor * GAP_RESOLUTION))
+                return 0.0
             lo = k_floor
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if free(mid) else (lo, mid)
-    return float(np.exp(lo * GAP_RESOLUTION)), float(np.exp(hi * GAP_RESOLUTION))
+    return float(np.exp(lo * GAP_RESOLUTION))
