@@ -442,14 +442,15 @@ class ChebyshevEngine:
         _, onsite0, delta0, radius = ref
         return radius + float(np.hypot(onsite - onsite0, delta - delta0).max())
 
-    def _certified_gap(self, band, onsite, delta, T, guess):
+    def _certified_gap(self, band, onsite, delta, floor):
         """Certified spectral gap of this mean field (:func:`~largebdg.operators.window.band_gap`
-        from ``guess``, kept with the field as the reference of :meth:`_gap_holds`); 0.0 below
-        pi T / 2, where it would save little."""
+        searched from ``floor`` up; 0.0, after one count, if the gap is below it), kept with
+        the field as the reference of :meth:`_gap_holds`."""
         op = self._operator(band)
         op.update(self.model.t[band], onsite, delta)
-        gap = band_gap(op, guess, np.pi * T / 2)
-        self._gap_ref[band] = (np.array(onsite), np.array(delta), gap)
+        gap = band_gap(op, floor, floor)
+        if gap:
+            self._gap_ref[band] = (np.array(onsite), np.array(delta), gap)
         return gap
 
     def _is_free(self, band, onsite, delta, sigma):
@@ -487,9 +488,10 @@ class ChebyshevEngine:
         The gap is certified only where it can pay: the smallest gap whose series would need
         at most :data:`GAP_MIN_GAIN` of the plain series' moments follows from the
         coefficients alone (bisection on the grid of
-        :data:`~largebdg.operators.window.GAP_RESOLUTION`), and one eigenvalue count tells
-        whether this field's gap reaches it.  So a band whose gap does not pay costs one
-        factorisation per plan, and the choice depends on the current field only.
+        :data:`~largebdg.operators.window.GAP_RESOLUTION`), and the certification starts there,
+        so that its first eigenvalue count tells whether this field's gap reaches it.  A band
+        whose gap does not pay costs one factorisation per plan, and the choice depends on the
+        current field only.
         """
         if not (self.spectral_gap and HAVE_INERTIA) or self.num_moments:
             return 0.0
@@ -506,9 +508,7 @@ class ChebyshevEngine:
             mid = np.sqrt(lo * hi)
             lo, hi = (lo, mid) if pays(mid) else (mid, hi)
         least = lo if pays(lo) else hi
-        if not self._is_free(band, onsite, delta, least):
-            return 0.0
-        gap = (1 - GAP_SAFETY) * self._certified_gap(band, onsite, delta, T, least)
+        gap = (1 - GAP_SAFETY) * self._certified_gap(band, onsite, delta, least)
         if not gap or moments_for_tolerance(T, scale, acc / 2, gap=gap) >= plain:
             return 0.0
         return gap
