@@ -21,23 +21,25 @@ For each band the engine
 
 Error control.  The tolerance is shared between truncation and probing: an automatic
 plan gives probing what its measured estimate claims and the moments the rest, choosing
-the distance of least cost (colours x moments, :meth:`ChebyshevEngine._cheapest`); hand-set
+the distance of least cost (moments x the colours and a share of the refining vectors that
+check it, :meth:`ChebyshevEngine._cheapest`); hand-set
 moments or distances, and ``probing_model="clean"``, split it evenly.  The truncation error
 is bounded by the neglected tail of the tanh series
 (:func:`~largebdg.kpm.coefficients.truncation_bound`).  The probing error is
 measured, not modelled: the entries at the sites of a few colour classes are
-probed again with a colouring of twice the spacing (1.5 times for three
+probed again with a colouring of twice the spacing (1.5-2 times for odd numbers of
 segments per axis; :func:`~largebdg.kpm.probing.refinement_distance`), or, where fewer
 vectors do, with those classes split into 4 or 9 classes at least twice as far apart (the
-nested refinement, :func:`~largebdg.kpm.probing.axis_colours`), whose own error is far
-smaller, so their difference is the probing error at every site of
-those classes -- whole sublattices spread over the sample, so the rare large
+nested refinement, :func:`~largebdg.kpm.probing.axis_colours`; one of the parts follows from
+the others), whose own error is far smaller, so their difference is the probing error at
+every site of those classes -- whole sublattices spread over the sample, so the rare large
 errors of big clean puddles are seen.  The estimate is that difference times
-:data:`REFINEMENT_SAFETY`.  With ``control_variate`` the same probes are also measured with
+:func:`refinement_safety` of the spacing ratio (:data:`REFINEMENT_RHO`).  With
+``control_variate`` the same probes are also measured with
 the homogeneous band's tails subtracted (:func:`~largebdg.kpm.probing.class_tails` of the
 band's mean onsite energy and gap, same series, in k-space), and, where the colouring is a
 sublattice, with those tails to first order in the field's deviation from the mean
-(:func:`~largebdg.kpm.probing.tail_response`, estimate times :data:`FIRST_ORDER_SAFETY`);
+(:func:`~largebdg.kpm.probing.tail_response`);
 the plan keeps whichever estimate is smallest
 (:data:`CONTROL_VARIATES`): a clean weak band at low T, whose entries decay over tens of
 sites, then needs a far shorter d; a localised band keeps the plain probes.
@@ -81,9 +83,10 @@ from ..errors import ParameterError
 from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients, truncation_bound
 from ..kpm.probing import (choose_distance, class_tails, colour_count, colouring,
                            first_order_tails, is_sublattice, probing_distances,
-                           refining_colouring, tail_response)
+                           refinement_ratio, refinement_vectors, refining_colouring,
+                           tail_response)
 from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
-from ..kpm.vectors import colour_blocks
+from ..kpm.vectors import colour_blocks, colour_classes
 from ..model.clean import clean_blocks, mu_for_filling, reference_temperature
 from ..model.lattice import neighbour_index, neighbour_table
 from ..operators.petsc import PetscBdGOperator
@@ -100,15 +103,21 @@ BACKENDS = ("numba", "numpy")
 """Kernels: the fused stencil (:mod:`largebdg.operators.stencil`) or the SciPy CSR reference."""
 PROBING_MODELS = ("measured", "clean")
 """How the probing distance is chosen: measured on colour classes, or the clean-band worst case."""
-REFINEMENT_SAFETY = 1.25
+REFINEMENT_RHO = (0.3, 0.4, 0.4)
 """The probing error e_d at a site is at most |y_d - y_D| / (1 - rho), rho = e_D / e_d the
-error ratio of the refining colouring (spacing D >= 2d, or 1.5 d for three segments); 1.25
-allows rho <= 0.2 (measured 0.003-0.16 at L = 64, docs/performance.md)."""
-FIRST_ORDER_SAFETY = 5 / 3
-""":data:`REFINEMENT_SAFETY` for probes corrected to first order (``control_variate`` 2): their
-remainder, second order in the field, decays more slowly at short distances (largest errors at
-d = 4 over d = 8, L = 32, four disorder kinds: 0.29-0.38, against 0.15-0.27 for the plain and
-the homogeneous-corrected probes), so rho <= 0.4 is allowed."""
+ratio of the lattice maxima of the refining and the coarse colouring's errors; these are
+the largest rho allowed at twice the spacing, per :attr:`Plan.control_variate` (plain probes,
+homogeneous tails, tails to first order; measured against exact columns up to 0.22, 0.38 and
+0.38, docs/performance.md).  At another spacing ratio r (q = 3: r ≈ 1.5; odd q >= 5:
+r > 2, :func:`~largebdg.kpm.probing.refinement_ratio`) rho is taken as
+``rho ** min(r - 1, log2 r)``, which holds for errors decaying exponentially with distance
+and for power laws alike (:func:`refinement_safety`)."""
+CHECK_EVALUATIONS = (3, 10)
+"""Evaluations of a plan per whole-lattice measurement of its probing error, at the final
+accuracy and at a looser level, by which a plan weighs the refining vectors of that
+measurement against its colours (:meth:`ChebyshevEngine._cheapest`): the loop's defect
+correction evaluates the final map two or three times, a looser level's about ten times
+(128², T = 0.098: 2 and 24; docs/performance.md)."""
 PLAN_HEADROOM = 0.75
 """A plan's probing estimate (on a few classes) must stay below this fraction of its budget, so
 that the whole-lattice check at convergence, a maximum over more sites, does not fail on a
@@ -133,6 +142,14 @@ DEFAULTS = {"tolerance": 1e-3, "start_vectors": "probing", "block_size": 32,
             "plan_classes": 4, "verify_fraction": 1.0, "control_variate": True,
             "spectral_gap": True}
 """Default settings of :class:`ChebyshevEngine` (and of the ``[chebyshev]`` config section)."""
+
+
+def refinement_safety(rho, ratio):
+    """Factor on |y_d - y_D| that bounds the probing error of distance d:
+    1 / (1 - rho^min(r - 1, log2 r)), with rho the error ratio allowed at twice the spacing
+    and r the refining colouring's spacing ratio (:data:`REFINEMENT_RHO`): 1.43 for the plain
+    probes at r = 2, 2.14 at r = 1.52 (q = 3), 1.30 at r = 2.33 (q = 7)."""
+    return 1.0 / (1.0 - rho ** min(ratio - 1.0, np.log2(ratio)))
 
 
 @dataclass(frozen=True)
@@ -573,24 +590,34 @@ class ChebyshevEngine:
         return min(C, max(self.plan_classes, -(-PLAN_MIN_SITES // (q * q))))
 
     def _cheapest(self, measured, floor, T, scale, acc, M, margin, gap=0.0):
-        """(d, M, probing, control_variate) of least cost colours x moments within ``acc``.
+        """(d, M, probing, control_variate) of least cost within ``acc``.
 
         Each distance from ``floor`` up (cheapest first) is measured (``measured(d)`` gives
         the estimate on a few classes and the variant); it claims ``probing x margin /``
         :data:`PLAN_HEADROOM` of the budget, and the moments get the rest
         (:func:`~largebdg.kpm.coefficients.moments_for_tolerance`; at most
-        ``1 -`` :data:`MIN_TRUNCATION_SHARE` to probing).  The search stops where even the
-        fewest moments (the whole budget to truncation) cost more than the best so far; one
-        site per colour (d = L) always qualifies.  Hand-set moments keep half the budget for
-        probing.
+        ``1 -`` :data:`MIN_TRUNCATION_SHARE` to probing).  The cost is moments x (colours +
+        the refining vectors of the plan's one whole-lattice measurement, the check at
+        convergence or before the level tightens, per :data:`CHECK_EVALUATIONS` evaluations;
+        :func:`~largebdg.kpm.probing.refinement_vectors`).  A distance is not measured where
+        even the fewest moments (the whole budget to truncation) would cost more than the best
+        so far, and the search stops where they would on the colours alone; one site per
+        colour (d = L) always qualifies.  Hand-set moments keep
+        half the budget for probing.
         """
         L = self.model.L
         fewest = M if self.num_moments else moments_for_tolerance(T, scale, acc, gap=gap)
+        evaluations = CHECK_EVALUATIONS[acc > self.tolerance]
+        share = self.verify_fraction if acc <= self.tolerance else 1.0
+        tails = self.control_variate and self.start_vectors == "probing"
         best = None
         for d in [x for x in probing_distances(L) if x >= floor]:
             colours = colour_count(L, d)
             if best is not None and colours * fewest >= best[0]:
-                break
+                break  # the colours grow along the list
+            colours += share * refinement_vectors(L, d, tails) / evaluations
+            if best is not None and colours * fewest >= best[0]:
+                continue
             probing, cv = measured(d)
             claim = probing * margin / PLAN_HEADROOM
             if self.num_moments:
@@ -615,8 +642,9 @@ class ChebyshevEngine:
         probes).  Order 2 adds their first-order change with the field's deviation from the
         mean (:func:`~largebdg.kpm.probing.tail_response`, a few vector recursions of the
         homogeneous band); ``None`` where the colouring is not a sublattice.  Zero for
-        d >= L.  Each distance's tails are computed once per closure (an evaluation passes
-        its closure on to the error check of the same field, :attr:`_last_probe`).
+        d >= L.  Each partition's tails are computed once per closure (the nested refinement
+        of q = 2k segments dividing L is the colouring of k segments; an evaluation passes its
+        closure on to the error check of the same field, :attr:`_last_probe`).
         """
         L, t = self.model.L, self.model.t[band]
         mean_onsite, mean_delta = float(np.mean(onsite)), float(np.mean(delta))
@@ -631,6 +659,9 @@ class ChebyshevEngine:
         cache = {}
 
         def tails(d, order, nested=False):
+            q = L // min(d, L)
+            if nested and q % 2 == 0 and L % q == 0:  # the same partition as q/2 segments
+                return tails(L // (q // 2), order)
             key = (d, order, nested)
             if key not in cache:
                 if order == 1:
@@ -660,27 +691,48 @@ class ChebyshevEngine:
                 return chebyshev_series_reference(A, coeffs, X0)[rows, cols]
         return entries
 
-    def _probe(self, entries, labels, classes):
+    def _probe(self, entries, labels, classes, reach=None):
         """Probed (tau_ii, tau_hole, tau_x, tau_y), shape (4, N), of the sites of ``classes``.
 
         Start vectors are the sums of unit vectors over the classes of the partition
-        ``labels``; they are split between ranks and threads and joined.
+        ``labels``; they are split between ranks and threads and joined.  With ``reach``, a
+        coarsening of ``labels`` (the coarse colouring of a nested refinement), every vector
+        is also read at all sites of its ``reach`` class, and the sum over the vectors read
+        at each site is returned as well: ``(probed, read)``.
         """
         N = self.model.n_sites
         out = np.zeros((4, N))
+        read = None if reach is None else np.zeros((4, N))
         mine = np.array_split(np.asarray(classes), self.size)[self.rank]
+        members = None if reach is None else colour_classes(reach)
+        lock = threading.Lock()
+
+        def rows_of(sites):
+            return np.concatenate([sites, N + sites, self._nx[sites], self._ny[sites]])
 
         def run(block):
             X0, sites, col = block
-            rows = np.concatenate([sites, N + sites, self._nx[sites], self._ny[sites]])
-            out[:, sites] = entries(X0, rows, np.tile(col, 4)).reshape(4, sites.size)
+            if reach is None:
+                out[:, sites] = entries(X0, rows_of(sites), np.tile(col, 4)).reshape(4, -1)
+                return
+            first = np.flatnonzero(np.r_[True, np.diff(col) != 0])
+            spans = [members[reach[sites[i]]] for i in first]  # each column's reach class
+            at = np.concatenate(spans)
+            cols = np.repeat(np.arange(len(spans)), [a.size for a in spans])
+            values = entries(X0, rows_of(at), np.tile(cols, 4)).reshape(4, -1)
+            own = labels[at] == labels[sites[first]][cols]
+            with lock:
+                out[:, at[own]] = values[:, own]
+                np.add.at(read.T, at, values.T)
 
         self._map(run, colour_blocks(labels, 2 * N, mine, self.block_size))
+        results = [out] if reach is None else [out, read]
         if self.size > 1:
-            total = np.empty_like(out)
-            self.comm.Allreduce(out, total)
-            out = total
-        return out
+            for a in results:
+                total = np.empty_like(a)
+                self.comm.Allreduce(a, total)
+                a[...] = total
+        return results[0] if reach is None else tuple(results)
 
     def _measured_probing(self, band, entries, d, num_classes, coarse=None, tails=None,
                           nested=None):
@@ -718,14 +770,20 @@ class ChebyshevEngine:
         sites = np.flatnonzero(np.isin(colour, classes))
 
         D, nest, fine_colour, needed = refining_colouring(L, d, sites, tails is not None, nested)
-        fine = self._probe(entries, fine_colour, needed)
+        ratio = refinement_ratio(L, d, D, nest)
+        if nest:  # the parts left out: coarse minus the other parts read there
+            fine, read = self._probe(entries, fine_colour, needed, reach=colour)
+            left = sites[~np.isin(fine_colour[sites], needed)]
+            fine[:, left] = coarse[:, left] - read[:, left]
+        else:
+            fine = self._probe(entries, fine_colour, needed)
         difference = coarse[:, sites] - fine[:, sites]
         out = np.full((len(CONTROL_VARIATES), classes.size), np.inf)
 
         def per_class(row, errors):  # the largest error of each class's measured sites
             largest = np.zeros(C)
             np.maximum.at(largest, colour[sites], np.abs(errors).max(axis=0))
-            safety = FIRST_ORDER_SAFETY if row == 2 else REFINEMENT_SAFETY
+            safety = refinement_safety(REFINEMENT_RHO[row], ratio)
             out[row] = safety * largest[classes]
 
         per_class(0, difference)

@@ -25,6 +25,8 @@ the tolerance.  The model is exact for clean bands and conservative where
 disorder shortens the decay; tests check the real error against it.
 """
 
+import functools
+
 import numpy as np
 import scipy.sparse
 
@@ -35,7 +37,8 @@ from ..operators.stencil import apply_step
 
 __all__ = ["axis_colours", "colouring", "colour_count", "class_tails", "is_sublattice",
            "tail_response", "first_order_tails", "probing_error",
-           "choose_distance", "probing_distances", "refinement_distance", "refining_colouring",
+           "choose_distance", "probing_distances", "refinement_distance", "refinement_ratio",
+           "refining_colouring", "refinement_vectors",
            "square_lattice_vectors",
            "sheared_colouring", "sublattices", "sublattice_vectors", "shortest_vector"]
 
@@ -283,14 +286,17 @@ def refinement_distance(L, d):
     With q = floor(L/d) segments per axis, the refining colouring has floor(q/2) segments
     for q >= 4, so equal colours are at least twice as far apart, two for q = 3 (1.5 times
     as far: the next coarser choice, one site per colour, would cost L² start vectors, nine
-    times the coarse colouring at q = 3) and one (exact) for q = 2.  Its error is far
-    smaller than the coarse one (measured 0.3-16 % of it, docs/performance.md).  It need
-    not be nested in the coarse one: its probe at a site is a second estimate of the same
-    entries, and the difference of the two is the coarse error up to the fine one.  Its cost
-    is about four times the coarse colouring's (2.25 times for q = 3), whatever the parity
-    of q.  The nested refinement (``colouring(L, d, nested=True)``) splits every class
-    into 4 (q even) or 9 (q odd) classes at least 2d apart: more vectors for the whole
-    lattice when q is odd, but only 4 or 9 per class where a few classes are measured
+    times the coarse colouring at q = 3) and one (exact) for q = 2
+    (:func:`refinement_ratio`).  Its error is far smaller than the coarse one (measured up
+    to 0.22 of it at twice the spacing, docs/performance.md); the estimate's safety factor
+    follows the spacing ratio (:func:`largebdg.engines.chebyshev.refinement_safety`).  It
+    need not be nested in the coarse one: its probe at a site is a second estimate of the
+    same entries, and the difference of the two is the coarse error up to the fine one.  Its
+    cost is about four times the coarse colouring's for even q, up to 6.3 times for odd q
+    (q = 5), 2.25 times for q = 3.  The nested refinement (``colouring(L, d, nested=True)``)
+    splits every class into 4 (q even) or 9 (q odd) classes at least 2d apart, of which 3 or
+    8 need vectors (:func:`refining_colouring`): fewer vectors for the whole lattice when q
+    is even, more when q is odd, but only 3 or 8 per class where a few classes are measured
     (here every site of a class has a refining class of its own when q is odd).
     """
     L = v.positive_int("L", L)
@@ -298,6 +304,15 @@ def refinement_distance(L, d):
     if q == 1:
         raise ValueError("the colouring of d >= L is exact; there is nothing to refine")
     return L // (max(q // 2, 2) if q >= 3 else 1)
+
+
+def refinement_ratio(L, d, D, nested=False):
+    """Least distance between equal colours of the refining colouring ``colouring(L, D,
+    nested)`` over that of ``colouring(L, d)``: 2 for the nested refinement, the ratio of the
+    shortest segments (floor(L/q)) otherwise."""
+    if nested:
+        return 2.0
+    return (L // max(L // min(D, L), 1)) / (L // max(L // min(d, L), 1))
 
 
 def refining_colouring(L, d, sites, sublattice=False, nested=None):
@@ -308,21 +323,44 @@ def refining_colouring(L, d, sites, sublattice=False, nested=None):
     are sublattices (:func:`is_sublattice`, needed for first-order tails) when the coarse
     colouring's are; ``nested``: force one.
 
+    The nested refinement needs all but one of the classes a coarse class splits into: the
+    coarse probe is the sum of its parts' probes (the same linear map of the summed start
+    vectors), so at the sites of the part left out the refined entries are the coarse ones
+    minus the probes of the other parts read there (:meth:`ChebyshevEngine._measured_probing
+    <largebdg.engines.chebyshev.ChebyshevEngine._measured_probing>`): 3 vectors per coarse
+    class instead of 4 (q even), 8 instead of 9 (q odd).
+
     Returns
     -------
     D, nested : int, bool
         The candidate: ``colouring(D, nested)`` with D = ``refinement_distance(L, d)`` or d.
     labels, needed : ndarray
-        Its colour of every site, and the colours of ``sites``.
+        Its colour of every site, and the colours of ``sites`` whose vectors are needed
+        (for the nested refinement, the part of each coarse class with the largest label is
+        left out).
     """
+    coarse = colouring(L, d)
     options = []
     for D, nest in ((refinement_distance(L, d), False), (d, True)):
         if nested is None or nest == nested:
             labels = colouring(L, D, nest)
             needed = np.unique(labels[sites])
+            if nest:  # per coarse class, the part of the largest label is left out
+                last = np.zeros(coarse.max() + 1, dtype=labels.dtype)
+                np.maximum.at(last, coarse[sites], labels[sites])
+                needed = np.setdiff1d(needed, last[np.unique(coarse[sites])])
             lost = sublattice and is_sublattice(L, d) and not is_sublattice(L, D, nest)
             options.append(((lost, needed.size), D, nest, labels, needed))
     return min(options, key=lambda o: o[0])[1:]
+
+
+@functools.lru_cache(maxsize=256)
+def refinement_vectors(L, d, sublattice=False):
+    """Start vectors of :func:`refining_colouring` for every site: the cost of measuring the
+    whole lattice at distance d (0 for d >= L, which is exact)."""
+    if d >= L:
+        return 0
+    return int(refining_colouring(L, d, np.arange(L * L), sublattice)[3].size)
 
 
 def sheared_colouring(L, a, b, c):

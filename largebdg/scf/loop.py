@@ -239,8 +239,10 @@ def solve(model, engine, T, *, tol=DEFAULTS["tol"], tol_density=DEFAULTS["tol_de
             mixer.shift(corr.start(g - cheap, (ddelta.max(), ddens.max(), ferr.max()), x, r))
             hist["seconds"][-1] += time.perf_counter() - t0
         map_changed = map_changed or action == "fallback"
+        if action == "drop":
+            mixer.reset()
         x = mixer.step(x, r)
-        if map_changed:
+        if map_changed and not corr.inherited:  # the final level keeps the cheap map's history
             mixer.reset()
         _maybe_save(it)
     if note:

@@ -418,33 +418,65 @@ def test_a_margin_is_learned_from_one_field():
     delta = start.delta[band] * (1 + 0.3 * rng.random(model.n_sites))
     onsite = model.onsite(band, start.density[band], start.mu[band])
     engine.averages(band, onsite, delta, T)  # the same plan on a disordered field
-    assert engine.error_estimate(band, onsite, delta, T)["probing"] > 1e-4
+    assert engine.error_estimate(band, onsite, delta, T)["probing"] > 1e-5  # start: ~1e-16
     [margin] = engine.settings()["probing_margin"]  # only band 2 has a plan
     assert 1 <= margin < 10
 
 
 def test_a_plan_measures_few_classes_with_nested_refining_probes(states_L32, monkeypatch):
-    """A plan's few classes are refined by splitting them (9 vectors per class for an odd q,
-    instead of one per site); the whole-lattice estimate takes the cheaper spaced colouring.
-    L = 32, d = 6: five segments per axis, C = 49 colours, classes of 25 sites, eleven of
-    them for PLAN_MIN_SITES = 256: at most 99 nested against 256 spaced vectors."""
+    """A plan's few classes are refined by splitting them (8 of the 9 parts of a class need
+    vectors for an odd q, instead of one per site); the whole-lattice estimate takes the
+    cheaper spaced colouring.  L = 32, d = 6: five segments per axis, C = 49 colours, classes
+    of 25 sites, eleven of them for PLAN_MIN_SITES = 256: at most 88 nested against 256
+    spaced vectors."""
     model, state, T = states_L32[1]
     band = 1
     onsite, delta = model.onsite(band, state.density[band], state.mu[band]), state.delta[band]
     engine = ChebyshevEngine(model, probing_distance=6)
     probes = []
     probe = engine._probe
-    monkeypatch.setattr(engine, "_probe", lambda e, labels, classes: (
-        probes.append((int(labels.max()) + 1, len(classes))), probe(e, labels, classes))[1])
-    engine.averages(band, onsite, delta, T)  # the plan: 11 classes, then their 99 sub-classes
+    monkeypatch.setattr(engine, "_probe", lambda e, labels, classes, reach=None: (
+        probes.append((int(labels.max()) + 1, len(classes))),
+        probe(e, labels, classes, reach))[1])
+    engine.averages(band, onsite, delta, T)  # the plan: 11 classes, then 8 of 9 parts of each
     assert probes[0] == (49, 11)
-    assert probes[1][0] == 441 and 11 * 4 < probes[1][1] <= 99  # fewer where segments end
+    assert probes[1][0] == 441 and 11 * 3 < probes[1][1] <= 88  # fewer where segments end
     plan = engine.last[band]
     assert 0 < plan.probing
     probes.clear()
     whole = engine.error_estimate(band, onsite, delta, T)["probing"]
     assert probes[-1] == (256, 256)  # every site's spaced refining colour (16 x 16)
-    assert plan.probing <= whole
+    exact = _tau(ChebyshevEngine(model, start_vectors="unit", num_moments=plan.num_moments)
+                 .averages(band, onsite, delta, T))
+    probed = _tau(engine.averages(band, onsite, delta, T))
+    assert np.abs(probed - exact).max() <= whole
+
+
+def test_the_part_left_out_of_a_nested_refinement_follows_from_the_others(states_L32):
+    """A coarse class's probe is the sum of its parts' probes, so at the sites of the part left
+    out the refined entries (coarse minus the other parts read there) are that part's own
+    probe, to rounding: both bands, q even (d = 8) and odd (d = 6), L = 32."""
+    from largebdg.kpm.probing import colouring, refining_colouring
+
+    model, state, T = states_L32[1]
+    for band in (0, 1):
+        onsite, delta = model.onsite(band, state.density[band], state.mu[band]), \
+            state.delta[band]
+        engine = ChebyshevEngine(model, probing_distance=8)
+        engine.averages(band, onsite, delta, T)
+        plan = engine.last[band]
+        entries = engine._entries(band, onsite, delta, plan.scale, plan.coefficients())
+        for d in (6, 8):
+            labels, parts = colouring(32, d), colouring(32, d, nested=True)
+            coarse = engine._probe(entries, labels, np.arange(labels.max() + 1))
+            every = engine._probe(entries, parts, np.unique(parts))
+            needed = refining_colouring(32, d, np.arange(32 * 32), nested=True)[3]
+            fine, read = engine._probe(entries, parts, needed, reach=labels)
+            left = ~np.isin(parts, needed)
+            assert 0 < left.sum() < 32 * 32 / 2
+            assert np.abs(fine[:, ~left] - every[:, ~left]).max() == 0
+            fine[:, left] = coarse[:, left] - read[:, left]
+            assert np.abs(fine - every).max() < TOL_SAME
 
 
 def test_a_warm_started_run_inherits_the_plan_margins():

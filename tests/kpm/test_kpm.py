@@ -300,20 +300,45 @@ def test_colour_count_is_that_of_the_colouring():
 
 
 def test_refining_colouring_takes_the_fewest_vectors_that_keep_the_sublattice():
-    """A few classes of an odd q take the nested refinement (9 vectors per class), the whole
-    lattice the spaced one; where only the spaced one keeps a sublattice (L = 120, q = 5) and
-    first-order tails are wanted, the spaced one."""
-    from largebdg.kpm.probing import refining_colouring
+    """A few classes of an odd q take the nested refinement (8 of the 9 parts of a class need
+    vectors), the whole lattice the spaced one; for an even q the nested one (3 of 4 parts,
+    against about four times the colours); where only the spaced one keeps a sublattice
+    (L = 120, q = 5) and first-order tails are wanted, the spaced one.
+    ``refinement_vectors`` counts the whole lattice's vectors."""
+    from largebdg.kpm.probing import refinement_vectors, refining_colouring
 
     L, d = 32, 6
     coarse = colouring(L, d)
     few = np.flatnonzero(np.isin(coarse, [0, 10, 20]))
     D, nested, labels, needed = refining_colouring(L, d, few)
-    assert nested and D == d and needed.size <= 27
-    assert np.array_equal(needed, np.unique(labels[few]))
+    assert nested and D == d and needed.size <= 24
+    assert np.isin(needed, labels[few]).all()
+    for c in (0, 10, 20):  # one part of each class is left out (9 where every segment has c)
+        parts = np.unique(labels[coarse == c])
+        assert parts.size <= 9 and np.isin(parts, needed).sum() == parts.size - 1
+    assert needed.size == sum(np.unique(labels[coarse == c]).size - 1 for c in (0, 10, 20))
     D, nested, _, needed = refining_colouring(L, d, np.arange(L * L))
-    assert not nested and needed.size == 256
+    assert not nested and needed.size == 256 == refinement_vectors(L, d)
+    D, nested, _, needed = refining_colouring(L, 8, np.arange(L * L))
+    assert nested and needed.size == 3 * 64 == refinement_vectors(L, 8)
+    assert refinement_vectors(L, L) == 0
     few = np.flatnonzero(colouring(120, 24) == 0)  # 25 sites
     assert refining_colouring(120, 24, few)[1]
     D, nested, _, _ = refining_colouring(120, 24, few, sublattice=True)
     assert not nested and D == 60
+
+
+@pytest.mark.parametrize("L", [32, 48, 128])
+def test_the_nested_refinement_of_an_even_sublattice_is_the_colouring_of_half_the_segments(L):
+    """q = 2k segments dividing L: the nested refinement partitions the sites as the colouring
+    of k segments does (the engine computes their tails once)."""
+    from largebdg.kpm.probing import probing_distances
+
+    found = 0
+    for d in probing_distances(L)[:-1]:
+        q = L // d
+        if q % 2 == 0 and L % q == 0:
+            nested, half = colouring(L, d, nested=True), colouring(L, L // (q // 2))
+            assert len(set(zip(nested, half))) == nested.max() + 1 == half.max() + 1
+            found += 1
+    assert found >= 3

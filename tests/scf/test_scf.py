@@ -222,8 +222,8 @@ def test_a_cheap_map_that_is_not_much_cheaper_is_not_used():
 
 def test_a_diverging_cheap_map_is_abandoned_at_once():
     """A cheap map with three times the fine Jacobian makes the corrected map diverge: the
-    inner solve is abandoned as soon as its residual exceeds the cycle's fine residual, and
-    the fine map is mixed plainly from the cycle's input to its fixed point."""
+    inner solve is abandoned as soon as its residual exceeds DIVERGED times the cycle's fine
+    residual, and the fine map is mixed plainly from the cycle's input to its fixed point."""
     from largebdg.scf.correction import MAX_INNER
 
     plain = _two_level_solve(1.0, False)
