@@ -4,7 +4,10 @@ The engine estimates the probing error of distance d from the difference of the 
 and of a refining colouring D at every site, times ``refinement_safety(rho, r)``
 (:data:`largebdg.engines.chebyshev.REFINEMENT_RHO`): the bound holds while the ratio of the
 lattice maxima of the two colourings' errors, rho = e_D / e_d, stays below the allowed value.
-This measures rho directly.  On the mean field of a stored converged result (the ``save``
+This measures rho directly, as the ratio of the lattice maxima (``rho``, a sufficient
+condition) and at the entry of the largest coarse error (``rho_at_largest``: the bound holds
+exactly when ``safety >= 1 / (1 - rho_at_largest)``, since the largest difference is at least
+the one there).  On the mean field of a stored converged result (the ``save``
 file of ``iteration_on_field.py``) and with the series of the engine's default plan for it,
 it computes the exact entries (one unit start vector per site), then for every given d the
 realised errors e_d and e_D of the probes as they are, minus the homogeneous tails and minus
@@ -57,19 +60,23 @@ def main():
                       "num_moments": plan.num_moments, "gap": plan.gap,
                       "exact_seconds": time.perf_counter() - t0}), flush=True)
 
-    def realised(d, nested=False):
+    def errors(d, nested=False):
+        """Per control variate, the errors of every entry (None without tails)."""
         labels = colouring(L, d, nested)
         probes = engine._probe(entries, labels, np.arange(labels.max() + 1))
-        out = []
-        for order in range(3):
-            subtract = 0.0 if order == 0 else tails(d, order, nested)
-            out.append(None if subtract is None else float(np.abs(probes - subtract - exact).max()))
-        return out
+        return [None if subtract is None else np.abs(probes - subtract - exact)
+                for subtract in [0.0] + [tails(d, order, nested) for order in (1, 2)]]
+
+    def ratio_at_largest(fine, coarse):  # e_D / e_d at the entry of the largest coarse error
+        at = np.unravel_index(np.argmax(coarse), coarse.shape)
+        return float(fine[at] / coarse[at])
 
     for d in (int(x) for x in args.distances.split(",")):
         D, nested, _, _ = refining_colouring(L, d, np.arange(L * L), sublattice=True)
         ratio = refinement_ratio(L, d, D, nested)
-        e_d, e_D = realised(d), realised(D, nested)
+        coarse, fine = errors(d), errors(D, nested)
+        e_d = [None if e is None else float(e.max()) for e in coarse]
+        e_D = [None if e is None else float(e.max()) for e in fine]
         estimate = engine._measured_probing(band, entries, d, colour_count(L, d),
                                             tails=tails).max(1)
         rows = range(3)
@@ -77,6 +84,8 @@ def main():
             "d": d, "q": L // d, "refining": {"D": D, "nested": bool(nested)}, "ratio": ratio,
             "e_d": e_d, "e_D": e_D,
             "rho": [None if e_d[k] is None or e_D[k] is None else e_D[k] / e_d[k] for k in rows],
+            "rho_at_largest": [None if coarse[k] is None or fine[k] is None
+                               else ratio_at_largest(fine[k], coarse[k]) for k in rows],
             "rho_allowed": [REFINEMENT_RHO[k] ** min(ratio - 1, np.log2(ratio)) for k in rows],
             "safety": [refinement_safety(REFINEMENT_RHO[k], ratio) for k in rows],
             "estimate_over_realised": [None if e_d[k] is None or not np.isfinite(estimate[k])

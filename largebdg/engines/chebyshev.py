@@ -105,11 +105,13 @@ PROBING_MODELS = ("measured", "clean")
 """How the probing distance is chosen: measured on colour classes, or the clean-band worst case."""
 REFINEMENT_RHO = (0.3, 0.4, 0.4)
 """The probing error e_d at a site is at most |y_d - y_D| / (1 - rho), rho = e_D / e_d the
-ratio of the lattice maxima of the refining and the coarse colouring's errors; these are
-the largest rho allowed at twice the spacing, per :attr:`Plan.control_variate` (plain probes,
-homogeneous tails, tails to first order; measured against exact columns up to 0.22, 0.38 and
-0.38, docs/performance.md).  At another spacing ratio r (q = 3: r ≈ 1.5; odd q >= 5:
-r > 2, :func:`~largebdg.kpm.probing.refinement_ratio`) rho is taken as
+ratio of the refining and the coarse colouring's errors at the entry of the largest coarse
+error (the largest difference is at least the one there); these are the largest rho allowed
+at twice the spacing, per :attr:`Plan.control_variate` (plain probes, homogeneous tails, tails
+to first order; measured against exact columns at 64² and 128²: up to 0.25, 0.20 and 0.35,
+docs/performance.md, where the one exception, plain probes of a clean band at low T and short
+d, still had its error covered 2.4-fold).  At another spacing ratio r (q = 3: r ≈ 1.5;
+odd q >= 5: r > 2, :func:`~largebdg.kpm.probing.refinement_ratio`) rho is taken as
 ``rho ** min(r - 1, log2 r)``, which holds for errors decaying exponentially with distance
 and for power laws alike (:func:`refinement_safety`)."""
 CHECK_EVALUATIONS = (3, 10)

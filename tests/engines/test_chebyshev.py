@@ -509,3 +509,20 @@ def test_too_coarse_hand_settings_are_never_called_converged(setting):
     estimates = res.solver_settings["error_estimate"]
     assert max(e["estimate"] for e in estimates) > cfg.chebyshev.tolerance
     assert "exceeds its tolerance" in res.solver_settings["not_converged"]
+
+
+def test_a_plan_counts_the_refining_vectors_of_its_check():
+    """Of two distances within budget with equal estimates, L = 128: d = 18 (q = 7, 361
+    colours, its check 1849 spaced refining vectors) and d = 21 (q = 6, 484 colours, 1452
+    nested ones), the final level (3 evaluations per check) takes 21, a looser level (10)
+    takes 18."""
+    from largebdg.workflows.run import build_model
+
+    model, _ = build_model(paper_config(128))
+    engine = ChebyshevEngine(model, tolerance=1e-3)
+
+    def measured(d):  # only d >= 18 within the budget, with the same estimate
+        return (1e-4 if d >= 18 else 1.0), 0
+
+    assert engine._cheapest(measured, 4, 0.098, 9.0, 1e-3, None, 1.0)[0] == 21
+    assert engine._cheapest(measured, 4, 0.098, 9.0, 1e-2, None, 1.0)[0] == 18
