@@ -22,8 +22,8 @@ For each band the engine
 Error control.  The tolerance is shared between truncation and probing: an automatic
 plan gives probing what its measured estimate claims and the moments the rest, choosing
 the distance of least cost (moments x the colours and a share of the refining vectors that
-check it, :meth:`ChebyshevEngine._cheapest`); hand-set
-moments or distances, and ``probing_model="clean"``, split it evenly.  The truncation error
+check it, :meth:`ChebyshevEngine._cheapest`); hand-set moments or distances, and
+``probing_model="clean"``, split it evenly.  The truncation error
 is bounded by the neglected tail of the tanh series
 (:func:`~largebdg.kpm.coefficients.truncation_bound`).  The probing error is
 measured, not modelled: the entries at the sites of a few colour classes are
@@ -35,8 +35,8 @@ the others), whose own error is far smaller, so their difference is the probing 
 every site of those classes -- whole sublattices spread over the sample, so the rare large
 errors of big clean puddles are seen.  The estimate is that difference times
 :func:`refinement_safety` of the spacing ratio (:data:`REFINEMENT_RHO`).  With
-``control_variate`` the same probes are also measured with
-the homogeneous band's tails subtracted (:func:`~largebdg.kpm.probing.class_tails` of the
+``control_variate`` the same probes are also measured with the homogeneous band's tails
+subtracted (:func:`~largebdg.kpm.probing.class_tails` of the
 band's mean onsite energy and gap, same series, in k-space), and, where the colouring is a
 sublattice, with those tails to first order in the field's deviation from the mean
 (:func:`~largebdg.kpm.probing.tail_response`);
@@ -604,8 +604,7 @@ class ChebyshevEngine:
         :func:`~largebdg.kpm.probing.refinement_vectors`).  A distance is not measured where
         even the fewest moments (the whole budget to truncation) would cost more than the best
         so far, and the search stops where they would on the colours alone; one site per
-        colour (d = L) always qualifies.  Hand-set moments keep
-        half the budget for probing.
+        colour (d = L) always qualifies.  Hand-set moments keep half the budget for probing.
         """
         L = self.model.L
         fewest = M if self.num_moments else moments_for_tolerance(T, scale, acc, gap=gap)
