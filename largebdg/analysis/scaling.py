@@ -106,9 +106,9 @@ BY_L_COLUMNS = (
     "ratio_std", "ratio_sem",
 )
 """Columns of ``tc_by_L.csv`` (``quantity`` is ``gap`` or ``stiffness``): over the seeds
-whose chain is complete (every temperature solved) and has a finite :math:`T_c`, the mean, the standard deviation (ddof = 1) and the standard
-error of the mean; for a single seed the standard error is that seed's bootstrap
-error (stiffness) or NaN (gap)."""
+whose chain is complete (every temperature solved) and has a finite :math:`T_c`, the mean,
+the standard deviation (ddof = 1) and the standard error of the mean; for a single seed the
+standard error is that seed's bootstrap error (stiffness) or NaN (gap)."""
 
 EXTRAPOLATION_COLUMNS = (
     "quantity", "power", "primary", "n_sizes", "weighted", "intercept", "intercept_err",

@@ -220,6 +220,7 @@ class SweepData:
     def sorted(self):
         """Return the same data ordered by increasing parameter value."""
         order = np.argsort(self.values, kind="stable")
+
         def take(value):
             return value[order] if isinstance(value, np.ndarray) else [value[i] for i in order]
 

@@ -223,8 +223,6 @@ def _resume_from(config, path):
 # --------------------------------------------------------------------------- run
 
 
-
-
 def run(config, *, initial=None, callback=None, comm=None, checkpoint=None, restart=False):
     """Solve the model described by ``config`` self-consistently.
 

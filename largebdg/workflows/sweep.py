@@ -32,8 +32,9 @@ configuration; the kernel releases the lock of a killed sweep.  Under the lock, 
 sweep deletes the temporary files of killed writes (:func:`largebdg.io.remove_stale_temporaries`)
 and regenerates a damaged ``summary.json`` from the point files.  The point being solved is
 checkpointed (:func:`checkpoint_path`, every ``solver.checkpoint_seconds``), so a killed
-sweep loses at most that interval of it: the rerun continues the identical iteration.  A damaged point file is
-named in the refusal; ``repair=True`` (``--repair``) recomputes it in place.  Every point of
+sweep loses at most that interval of it: the rerun continues the identical iteration.  A
+damaged point file is named in the refusal; ``repair=True`` (``--repair``) recomputes it in
+place.  Every point of
 the grid is checked (configuration, disorder parameters, memory) before the first is solved,
 and grids hold at most :data:`MAX_GRID_POINTS` points.
 

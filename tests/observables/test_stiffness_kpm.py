@@ -51,7 +51,8 @@ def test_default_settings_error_and_coverage():
     for k, (L, seed, T) in enumerate(DEFAULT_CASES):
         for band in (0, 1):
             t, onsite, delta, bond = mean_field(L, seed, T)[band]
-            ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, kinetic=kinetic_energy_x(L, t, bond), seed=100 + k)
+            ds, unc, info = kpm_stiffness(L, t, onsite, delta, T,
+                                          kinetic=kinetic_energy_x(L, t, bond), seed=100 + k)
             rows.append((L, seed, T, band, ds - exact(L, seed, T, band), unc, info["mode"]))
     errors = np.array([r[4] for r in rows])
     unc = np.array([r[5] for r in rows])
@@ -77,7 +78,8 @@ def test_coverage_of_uncertainty_many_draws():
             t, onsite, delta, bond = mean_field(L, seed, T)[band]
             ex = exact(L, seed, T, band)
             for rep in range(REPEATS):
-                ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, kinetic=kinetic_energy_x(L, t, bond),
+                ds, unc, info = kpm_stiffness(L, t, onsite, delta, T,
+                                              kinetic=kinetic_energy_x(L, t, bond),
                                               seed=1000 * seed + rep,
                                               probing_distance=4 if L == 16 else 6,
                                               num_draws=2 + rep % 3)
@@ -94,7 +96,8 @@ def test_coverage_of_uncertainty_many_draws():
 
 @functools.lru_cache(maxsize=None)
 def exact_kinetic(L, seed, T, band, direction="x"):
-    """<-k> of the mean field by dense diagonalisation: (2t/N) sum_i b_i, b_i = -tanh(H/2T)_{i+e,i}."""
+    """<-k> of the mean field by dense diagonalisation: (2t/N) sum_i b_i,
+    b_i = -tanh(H/2T)_{i+e,i}."""
     t, onsite, delta, _ = mean_field(L, seed, T)[band]
     E, W = np.linalg.eigh(BdGPattern(L).matrix(t, onsite, delta).toarray())
     tau = (W * np.tanh(E / (2 * T))) @ W.T
@@ -180,12 +183,12 @@ def test_unbiased_mean_over_draws_and_reproducible():
     """The mean of many cheap draws converges to the exact value (no probing bias)."""
     L, seed, T = 16, 1, 0.1
     t, onsite, delta, bond = mean_field(L, seed, T)[1]
-    ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, kinetic=kinetic_energy_x(L, t, bond), seed=3,
-                                  lattice=(8, 4, 8), num_draws=12)
+    ds, unc, info = kpm_stiffness(L, t, onsite, delta, T, kinetic=kinetic_energy_x(L, t, bond),
+                                  seed=3, lattice=(8, 4, 8), num_draws=12)
     assert abs(ds - exact(L, seed, T, 1)) <= unc
     assert info["num_vectors"] == 12 * info["num_colours"] == 12 * 64
-    again = kpm_stiffness(L, t, onsite, delta, T, kinetic=kinetic_energy_x(L, t, bond), seed=3, lattice=(8, 4, 8),
-                          num_draws=12)
+    again = kpm_stiffness(L, t, onsite, delta, T, kinetic=kinetic_energy_x(L, t, bond), seed=3,
+                          lattice=(8, 4, 8), num_draws=12)
     assert again[0] == ds and again[1] == unc
 
 
