@@ -48,6 +48,8 @@ def main():
     f = np.load(args.field)
     band, L, T = args.band, int(f["L"]), float(f["T"])
     _, model, _ = bench_engines.representative_state(L, int(f["seed"]))
+    if not np.array_equal(model.potential.reshape(2, -1), f["potential"]):
+        raise SystemExit("this version's disorder potential differs from the stored one")
     engine = engine_for(model, 1e-3)
     onsite, delta = f[f"onsite{band}"], f[f"delta{band}"]
     plan = engine.plan(band, onsite, delta, T)

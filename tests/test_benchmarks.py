@@ -72,6 +72,17 @@ def test_iteration_on_field_times_the_stored_field(chebyshev_file, tmp_path):
     assert len(out["num_moments"]) == 2 and len(out["control_variate"]) == 2
 
 
+def test_refinement_ratio_reports_covered_errors(chebyshev_file, tmp_path):
+    field = tmp_path / "field.npz"
+    bench("iteration_on_field.py", "save", chebyshev_file, field)
+    lines = [json.loads(x) for x in bench("refinement_ratio.py", field, 1, "3,4").splitlines()]
+    assert lines[0]["L"] == 12 and [x["d"] for x in lines[1:]] == [3, 4]
+    assert lines[1]["refining"]["nested"] and lines[1]["ratio"] == 2.0  # q = 4
+    for row in lines[1:]:
+        covered = [x for x in row["estimate_over_realised"] if x is not None]
+        assert covered and min(covered) >= 1  # the estimate covers the realised error
+
+
 def test_bench_stiffness_kpm_covers_the_exact_value(chebyshev_file):
     out = bench("bench_stiffness_kpm.py", chebyshev_file)
     assert "covered (computed): 2/2" in out and "covered (stored): 2/2" in out
