@@ -84,7 +84,7 @@ from ..kpm.coefficients import moments_for_tolerance, tanh_coefficients, truncat
 from ..kpm.probing import (choose_distance, class_tails, colour_count, colouring,
                            first_order_tails, is_sublattice, probing_distances,
                            refinement_ratio, refinement_vectors, refining_colouring,
-                           tail_response)
+                           same_partition, tail_response)
 from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
 from ..kpm.vectors import colour_blocks, colour_classes
 from ..model.clean import clean_blocks, mu_for_filling, reference_temperature
@@ -643,9 +643,9 @@ class ChebyshevEngine:
         probes).  Order 2 adds their first-order change with the field's deviation from the
         mean (:func:`~largebdg.kpm.probing.tail_response`, a few vector recursions of the
         homogeneous band); ``None`` where the colouring is not a sublattice.  Zero for
-        d >= L.  Each partition's tails are computed once per closure (the nested refinement
-        of q = 2k segments dividing L is the colouring of k segments; an evaluation passes its
-        closure on to the error check of the same field, :attr:`_last_probe`).
+        d >= L.  Each partition's tails are computed once per closure
+        (:func:`~largebdg.kpm.probing.same_partition`; an evaluation passes its closure on to
+        the error check of the same field, :attr:`_last_probe`).
         """
         L, t = self.model.L, self.model.t[band]
         mean_onsite, mean_delta = float(np.mean(onsite)), float(np.mean(delta))
@@ -660,9 +660,7 @@ class ChebyshevEngine:
         cache = {}
 
         def tails(d, order, nested=False):
-            q = L // min(d, L)
-            if nested and q % 2 == 0 and L % q == 0:  # the same partition as q/2 segments
-                return tails(L // (q // 2), order)
+            d, nested = same_partition(L, d, nested)
             key = (d, order, nested)
             if key not in cache:
                 if order == 1:
@@ -703,10 +701,9 @@ class ChebyshevEngine:
         """
         N = self.model.n_sites
         out = np.zeros((4, N))
-        read = None if reach is None else np.zeros((4, N))
         mine = np.array_split(np.asarray(classes), self.size)[self.rank]
-        members = None if reach is None else colour_classes(reach)
-        lock = threading.Lock()
+        if reach is not None:
+            read, members, lock = np.zeros((4, N)), colour_classes(reach), threading.Lock()
 
         def rows_of(sites):
             return np.concatenate([sites, N + sites, self._nx[sites], self._ny[sites]])
@@ -727,13 +724,13 @@ class ChebyshevEngine:
                 np.add.at(read.T, at, values.T)
 
         self._map(run, colour_blocks(labels, 2 * N, mine, self.block_size))
-        results = [out] if reach is None else [out, read]
+        results = (out,) if reach is None else (out, read)
         if self.size > 1:
             for a in results:
                 total = np.empty_like(a)
                 self.comm.Allreduce(a, total)
                 a[...] = total
-        return results[0] if reach is None else tuple(results)
+        return out if reach is None else results
 
     def _measured_probing(self, band, entries, d, num_classes, coarse=None, tails=None,
                           nested=None):

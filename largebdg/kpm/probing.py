@@ -38,7 +38,7 @@ from ..operators.stencil import apply_step
 __all__ = ["axis_colours", "colouring", "colour_count", "class_tails", "is_sublattice",
            "tail_response", "first_order_tails", "probing_error",
            "choose_distance", "probing_distances", "refinement_distance", "refinement_ratio",
-           "refining_colouring", "refinement_vectors",
+           "same_partition", "refining_colouring", "refinement_vectors",
            "square_lattice_vectors",
            "sheared_colouring", "sublattices", "sublattice_vectors", "shortest_vector"]
 
@@ -312,7 +312,22 @@ def refinement_ratio(L, d, D, nested=False):
     shortest segments (floor(L/q)) otherwise."""
     if nested:
         return 2.0
-    return (L // max(L // min(D, L), 1)) / (L // max(L // min(d, L), 1))
+
+    def shortest(d):
+        return L // max(L // min(d, L), 1)
+
+    return shortest(D) / shortest(d)
+
+
+def same_partition(L, d, nested=False):
+    """``(D, nested)`` of the colouring with the fewest segments that partitions the sites as
+    ``colouring(L, d, nested)`` does: the nested refinement of q = 2k segments dividing L is
+    the colouring of k segments (equal colours x mod 2L/q apart); anything else is itself.
+    Quantities that depend only on the partition (the tails) are computed once for both."""
+    q = L // min(d, L)
+    if nested and q % 2 == 0 and L % q == 0:
+        return L // (q // 2), False
+    return d, nested
 
 
 def refining_colouring(L, d, sites, sublattice=False, nested=None):

@@ -331,14 +331,19 @@ def test_refining_colouring_takes_the_fewest_vectors_that_keep_the_sublattice():
 @pytest.mark.parametrize("L", [32, 48, 128])
 def test_the_nested_refinement_of_an_even_sublattice_is_the_colouring_of_half_the_segments(L):
     """q = 2k segments dividing L: the nested refinement partitions the sites as the colouring
-    of k segments does (the engine computes their tails once)."""
-    from largebdg.kpm.probing import probing_distances
+    of k segments does (``same_partition``; the engine computes their tails once)."""
+    from largebdg.kpm.probing import probing_distances, same_partition
 
     found = 0
     for d in probing_distances(L)[:-1]:
         q = L // d
+        D, nested = same_partition(L, d, nested=True)
         if q % 2 == 0 and L % q == 0:
-            nested, half = colouring(L, d, nested=True), colouring(L, L // (q // 2))
-            assert len(set(zip(nested, half))) == nested.max() + 1 == half.max() + 1
+            assert (D, nested) == (L // (q // 2), False)
+            fine, half = colouring(L, d, nested=True), colouring(L, D)
+            assert len(set(zip(fine, half))) == fine.max() + 1 == half.max() + 1
             found += 1
+        else:
+            assert (D, nested) == (d, True)
+        assert same_partition(L, d) == (d, False)
     assert found >= 3
