@@ -10,7 +10,7 @@ already solved, so it can be interrupted and restarted at will (or rerun to redr
     python examples/paper_fig1.py --out runs/fig1_common_mu --common-mu
 
 The clean reference (open circles of Fig. 1a) is the momentum-space solution of the same
-finite lattice (largebdg.clean), which is what a real-space sweep of the clean lattice
+finite lattice (largebdg.model.clean), which is what a real-space sweep of the clean lattice
 converges to; --clean-sweep also runs that real-space sweep (OUT/clean/), whose result files
 can take a stiffness for the clean curve of Fig. 1g.  Panel g needs the stiffness in the result
 files (``largebdg stiffness`` on each point file); without it the panel is skipped.
@@ -20,9 +20,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from largebdg.sweep import parse_values, sweep
-
 from largebdg.config import apply_overrides, load_config
+from largebdg.workflows.sweep import parse_values, sweep
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_T = "0.06,0.098,0.14,0.16,0.18,0.2,0.22,0.24,0.26"

@@ -1,8 +1,8 @@
 """Command-line interface: ``largebdg COMMAND ...`` (or ``python -m largebdg COMMAND ...``).
 
 The CLI is a thin layer: it parses arguments into a
-:class:`~largebdg.config.RunConfig`, calls :func:`largebdg.results.run` and
-stores the :class:`~largebdg.results.Result` with :mod:`largebdg.io`.
+:class:`~largebdg.config.RunConfig`, calls :func:`largebdg.workflows.run.run` and
+stores the :class:`~largebdg.io.Result` with :mod:`largebdg.io`.
 
 Exit status: 0 on success, 2 on bad input (a one-line
 ``largebdg: error: ...`` message, never a traceback), 3 when a solve did not
@@ -36,7 +36,10 @@ from pathlib import Path
 from . import plotting
 from ._optional import rank_size, world
 from ._version import __version__
+from .engines import ENGINES
 from .errors import AccuracyWarning, ConvergenceWarning, ParameterError, RecoveryWarning
+from .workflows.stiffness import EXACT_MAX_L
+from .workflows.study import STIFFNESS_CHOICES
 
 __all__ = [
     "main",
@@ -267,15 +270,16 @@ SOLVE = Command(
                  "(repeatable)"),
         arg("--T", type=float, metavar="T", help="temperature, shorthand for --set solver.T=T"),
         arg("--L", type=int, metavar="L", help="lattice size, shorthand for --set lattice.L=L"),
-        arg("--method", choices=("dense", "chebyshev"),
+        arg("--method", choices=tuple(ENGINES),
             help="solver engine, shorthand for --set solver.method=METHOD"),
         QUIET_ARGUMENT,
         arg("--plot", metavar="PNG",
             help="also write the summary figure to this file (any matplotlib format by its "
                  "suffix; checked before solving)"),
-        arg("--stiffness", choices=("auto", "exact", "stochastic", "kpm"),
+        arg("--stiffness", choices=STIFFNESS_CHOICES,
             help="also compute the superfluid stiffness of both bands at the end and store it "
-                 "(as 'largebdg stiffness' with default settings; auto = exact up to L = 48, "
+                 f"(as 'largebdg stiffness' with default settings; auto = exact up to L = "
+                 f"{EXACT_MAX_L}, "
                  "kpm above; kpm = colour-signed probing with an error bar of 1e-4)"),
     ),
 )
@@ -393,11 +397,12 @@ STIFFNESS = Command(
     run=_stiffness,
     arguments=(
         arg("result", metavar="RESULT.h5", help="result file written by 'largebdg solve'"),
-        arg("--method", choices=("auto", "exact", "stochastic", "kpm"), default="auto",
-            help="exact: dense diagonalisation, L <= 48; kpm: colour-signed probing of the "
+        arg("--method", choices=STIFFNESS_CHOICES, default="auto",
+            help=f"exact: dense diagonalisation, L <= {EXACT_MAX_L}; kpm: colour-signed "
+                 "probing of the "
                  "Kubo trace with Chebyshev expansions, any L, with an uncertainty that meets "
                  "--tolerance; stochastic: plain random-vector trace (standard error only); "
-                 "auto (default): exact up to L = 48, kpm above"),
+                 f"auto (default): exact up to L = {EXACT_MAX_L}, kpm above"),
         arg("--vectors", type=int, default=64, metavar="R",
             help="stochastic: number of random vectors (default 64)"),
         arg("--moments", type=int, metavar="M",
@@ -500,7 +505,7 @@ SWEEP = Command(
         arg("--set", action="append", metavar="SECTION.KEY=VALUE",
             help="override one config value (TOML literal), repeatable, as for 'solve'"),
         arg("--L", type=int, metavar="L", help="lattice size, shorthand for --set lattice.L=L"),
-        arg("--method", choices=("dense", "chebyshev"),
+        arg("--method", choices=tuple(ENGINES),
             help="solver engine, shorthand for --set solver.method=METHOD"),
         arg("--plot", action="store_true",
             help="afterwards write figures into DIR/figures (mean gaps, and for temperature "
@@ -638,12 +643,6 @@ def _study(args):
     return EXIT_NOT_CONVERGED if summary.unconverged else EXIT_OK
 
 
-def _stiffness_choices():
-    from .workflows.study import STIFFNESS_CHOICES
-
-    return STIFFNESS_CHOICES
-
-
 STUDY = Command(
     help="finite-size scaling study: lattice sizes x disorder seeds x temperatures",
     description=(
@@ -670,11 +669,11 @@ STUDY = Command(
             help="study directory (created if missing; rerun with the same DIR to resume)"),
         arg("--set", action="append", metavar="SECTION.KEY=VALUE",
             help="override one config value (TOML literal), repeatable, as for 'solve'"),
-        arg("--method", choices=("dense", "chebyshev"),
+        arg("--method", choices=tuple(ENGINES),
             help="solver engine, shorthand for --set solver.method=METHOD"),
-        arg("--stiffness", choices=_stiffness_choices(),
+        arg("--stiffness", choices=STIFFNESS_CHOICES,
             help="also compute the superfluid stiffness of every point right after it is "
-                 "solved (auto = exact up to L = 48, kpm above)"),
+                 f"solved (auto = exact up to L = {EXACT_MAX_L}, kpm above)"),
         arg("--shard", metavar="K/N",
             help="run only the K-th (1..N) of N disjoint sets of chains, e.g. "
                  "--shard $SLURM_ARRAY_TASK_ID/4"),

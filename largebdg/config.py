@@ -46,7 +46,7 @@ from .engines.chebyshev import DEFAULTS as CHEBYSHEV_DEFAULTS
 from .errors import ParameterError
 from .kpm.coefficients import check_tolerance
 from .model import PAPER_PARAMETERS, TwoBandModel
-from .model.disorder import GENERATORS
+from .model.disorder import GENERATORS, SEEDED_KINDS
 from .model.lattice import lattice_size
 from .model.thermal import T_MAX
 from .scf import DEFAULTS as SCF_DEFAULTS
@@ -61,6 +61,7 @@ __all__ = [
     "RunConfig",
     "load_config",
     "apply_overrides",
+    "with_seeds",
     "RESULT_NEUTRAL_KEYS",
     "comparable",
 ]
@@ -137,7 +138,7 @@ class ModelConfig:
 class DisorderConfig:
     """Disorder potential of one band: a generator ``kind`` and its parameters.
 
-    The parameters are those of the generator in :mod:`largebdg.disorder`;
+    The parameters are those of the generator in :mod:`largebdg.model.disorder`;
     unknown ones raise, and :meth:`resolved` fills in the defaults.
     """
 
@@ -165,9 +166,27 @@ class DisorderConfig:
         out.update(self.params)
         return out
 
+    @property
+    def seeded(self):
+        """Whether the kind draws a random realisation from a seed (:data:`SEEDED_KINDS`)."""
+        return self.kind in SEEDED_KINDS
+
+    @property
+    def needs_seed(self):
+        """Whether the kind is seeded and no seed is given (a run would draw one)."""
+        return self.seeded and self.params.get("seed") is None
+
     def to_dict(self):
         """TOML-ready form (``None`` values dropped)."""
         return {"kind": self.kind, **{k: x for k, x in self.resolved().items() if x is not None}}
+
+
+def with_seeds(config, seed_of):
+    """``config`` with the missing seed of every seeded band ``k`` (0, 1) set to
+    ``seed_of(k)`` (:attr:`DisorderConfig.needs_seed`)."""
+    bands = tuple(DisorderConfig(d.kind, {**d.params, "seed": seed_of(k)}) if d.needs_seed else d
+                  for k, d in enumerate(config.disorder))
+    return dataclasses.replace(config, disorder=bands)
 
 
 @dataclass(frozen=True)

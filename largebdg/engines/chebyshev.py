@@ -87,7 +87,7 @@ from ..kpm.probing import (choose_distance, class_tails, colour_count, colouring
                            same_partition, tail_response)
 from ..kpm.recursion import chebyshev_series, chebyshev_series_reference
 from ..kpm.vectors import colour_blocks, colour_classes
-from ..model.clean import clean_blocks, mu_for_filling, reference_temperature
+from ..model.clean import clean_blocks, reference_fermi_level
 from ..model.lattice import neighbour_index, neighbour_table
 from ..operators.petsc import PetscBdGOperator
 from ..operators.stencil import BdGStencil
@@ -393,8 +393,7 @@ class ChebyshevEngine:
         key = (band, T)
         if key not in self._mu_tilde:
             m = self.model
-            self._mu_tilde[key] = mu_for_filling(reference_temperature(T), m.filling[band],
-                                                 t=m.t[band])
+            self._mu_tilde[key] = reference_fermi_level(T, m.filling[band], t=m.t[band])
         return self._mu_tilde[key]
 
     def plan(self, band, onsite, delta, T, accuracy=None):

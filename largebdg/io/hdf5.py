@@ -237,7 +237,7 @@ def write_hdf5(path, write, mode="w"):
 
 
 def save_result(result, path, *, force=False):
-    """Write a :class:`~largebdg.results.Result` to an HDF5 file.
+    """Write a :class:`~largebdg.io.Result` to an HDF5 file.
 
     Parameters
     ----------

@@ -93,6 +93,7 @@ __all__ = [
     "band_density",
     "band_compressibility",
     "mu_for_filling",
+    "reference_fermi_level",
     "clean_chemical_potentials",
     "clean_blocks",
     "clean_tau",
@@ -340,7 +341,7 @@ def pair_susceptibility(T, mu_tilde, *, t=1.0, delta=0.0, L=None):
 
     Examples
     --------
-    >>> from largebdg.clean import pair_susceptibility
+    >>> from largebdg.model.clean import pair_susceptibility
     >>> abs(pair_susceptibility(0.1, -1.0) - pair_susceptibility(0.1, -1.0, L=512)) < 1e-10
     True
     """
@@ -364,7 +365,7 @@ def band_density(T, mu_tilde, *, t=1.0, delta=0.0, L=None):
 
     Examples
     --------
-    >>> from largebdg.clean import band_density
+    >>> from largebdg.model.clean import band_density
     >>> round(band_density(0.05, 0.0), 10)  # half filling by particle-hole symmetry
     1.0
     """
@@ -429,7 +430,7 @@ def mu_for_filling(T, filling, *, t=1.0, delta=0.0, L=None):
 
     Examples
     --------
-    >>> from largebdg.clean import mu_for_filling
+    >>> from largebdg.model.clean import mu_for_filling
     >>> abs(mu_for_filling(0.1, 1.0)) < 1e-12
     True
     """
@@ -505,6 +506,13 @@ class CleanSolution:
     def fermi_energy(self):
         r"""Fermi energies :math:`\varepsilon_{F\nu} = \tilde\mu_\nu + 4t_\nu` (docs/model.md)."""
         return self.mu_tilde + 4.0 * self.t
+
+
+def reference_fermi_level(T, filling, *, t=1.0):
+    """Fermi level of the clean band holding ``filling`` at the reference temperature
+    (:func:`mu_for_filling` at :func:`reference_temperature` of T): the solver's initial
+    chemical potential, Newton slope and expansion reference."""
+    return mu_for_filling(reference_temperature(T), filling, t=t)
 
 
 def _coupling_matrix(g, g12):
@@ -684,7 +692,7 @@ def uniform_solution(
 
     Examples
     --------
-    >>> from largebdg.clean import uniform_solution
+    >>> from largebdg.model.clean import uniform_solution
     >>> sol = uniform_solution(0.05)
     >>> [round(float(d), 5) for d in sol.delta]
     [0.2049, 0.08054]
@@ -777,7 +785,7 @@ def critical_temperature(
 
     Examples
     --------
-    >>> from largebdg.clean import critical_temperature
+    >>> from largebdg.model.clean import critical_temperature
     >>> round(critical_temperature(), 5)
     0.10889
     """

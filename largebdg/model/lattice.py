@@ -48,8 +48,6 @@ def hopping_pattern(L):
     Returns
     -------
     rows, cols : ndarray of int64, shape (4*L*L,)
-        For L = 2 the +e and -e neighbours coincide and the pair appears twice,
-        which is what periodic boundaries imply (summed when assembled).
     """
     sites = np.arange(L * L, dtype=np.int64)
     nx = neighbour_index(L, "x")

@@ -65,7 +65,7 @@ import scipy.sparse.csgraph  # noqa: F401 - sp.csgraph
 
 from .. import _validate as v
 from ..errors import AccuracyWarning, ParameterError
-from ..model.lattice import lattice_size, neighbour_index
+from ..model.lattice import hopping_pattern, lattice_size, neighbour_index
 from .current import site_array
 
 __all__ = ["yosida", "bond_conductances", "network_stiffness"]
@@ -179,9 +179,7 @@ def network_stiffness(L, t, bond_x, bond_y, delta, T, *, direction="x", tol=1e-1
             raise ParameterError("'conductances' must be non-negative")
     nx, ny = neighbour_index(L, "x"), neighbour_index(L, "y")
     g_par, nb_par = (gx, nx) if direction == "x" else (gy, ny)
-    sites = np.arange(N)
-    rows = np.concatenate([sites, nx, sites, ny])
-    cols = np.concatenate([nx, sites, ny, sites])
+    rows, cols = hopping_pattern(L)  # x bonds both ways, then y bonds
     w = np.concatenate([gx, gx, gy, gy])
     W = sp.csr_matrix((w, (rows, cols)), shape=(N, N))
     W.eliminate_zeros()  # a zero-conductance bond does not connect its sites

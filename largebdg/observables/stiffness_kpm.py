@@ -185,11 +185,10 @@ from ..model.thermal import fermi_ratio
 from ..operators.stencil import BdGStencil
 from ..operators.window import BOUND_SAFETY, band_window
 from .current import CurrentOperator, site_array
-from .stiffness_stochastic import kernel_expansion, trace_samples
+from .stiffness_stochastic import default_block_size, kernel_expansion, trace_samples
 
 __all__ = ["kpm_stiffness", "kpm_kinetic"]
 
-_BLOCK_BYTES = 4 * 1024**2  # one moment of a block of colours within 4 MiB
 _TRUNC_SHARE = 0.15  # share of the tolerance for the truncation bound
 _CONFIDENCE = 0.99  # two-sided level of the statistical part
 _SAFETY = 2.0  # on the measured sup of the kernel error
@@ -509,7 +508,7 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
 
     stencil = BdGStencil(neighbour_table(L), t, onsite, delta, scale)
     current = CurrentOperator(L, t, direction)
-    block = int(np.clip(_BLOCK_BYTES // (2 * N * 2 * 8), 1, 16))
+    block = default_block_size(N)
 
     def combine(hop, trace):
         # contribution of each start vector to N * D_s (kinetic part only if probed)

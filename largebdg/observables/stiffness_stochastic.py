@@ -95,6 +95,12 @@ __all__ = ["stochastic_stiffness", "kernel_expansion", "trace_samples"]
 _CHUNK = 32  # moments folded into the accumulators per matrix product
 _BLOCK_BYTES = 4 * 1024**2  # default block: one moment of the block within 4 MiB
 
+
+def default_block_size(N):
+    """Start vectors per block of the stiffness recursions for N sites: one moment of the
+    block's two columns (2N entries each) within 4 MiB, between 1 and 16."""
+    return int(np.clip(_BLOCK_BYTES // (2 * N * 2 * 8), 1, 16))
+
 # ------------------------------------------------------------------ kernel
 
 
@@ -349,7 +355,7 @@ def stochastic_stiffness(L, t, onsite, delta, T, *, num_vectors=64, num_moments=
     stencil = BdGStencil(neighbour_table(L), t, onsite, delta, scale)
     current = CurrentOperator(L, t, direction)
     if block_size is None:
-        block_size = int(np.clip(_BLOCK_BYTES // (2 * N * 2 * 8), 1, 16))
+        block_size = default_block_size(N)
     # shrink the block if even the smallest grouping would not fit
     per_vector = 2 * N * 2 * 8 * (min(coeffs.shape[1], 8) + _CHUNK + 4)
     B = int(max(1, min(block_size, R, memory_limit // per_vector)))

@@ -1,4 +1,4 @@
-r"""Figures of a :class:`~largebdg.results.Result`, in the style of paper Fig. 1.
+r"""Figures of a :class:`~largebdg.io.Result`, in the style of paper Fig. 1.
 
 Every function accepts existing axes (``ax=`` or ``axes=``) or creates a new
 figure, and returns the :class:`matplotlib.figure.Figure`.  Matplotlib is

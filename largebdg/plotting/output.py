@@ -5,7 +5,7 @@ from pathlib import Path
 from ..errors import ParameterError
 from ..io.files import check_output_path
 
-__all__ = ["DEFAULT_FORMAT", "check_figure_path", "save_figure"]
+__all__ = ["DEFAULT_FORMAT", "check_figure_path", "save_figure", "save_png"]
 
 DEFAULT_FORMAT = "png"
 """Format of a figure file whose name has no suffix (the file keeps its exact name)."""
@@ -63,3 +63,9 @@ def save_figure(fig, path, fmt, *, dpi=120):
         fig.savefig(path, format=fmt, dpi=dpi)
     finally:
         plt.close(fig)
+
+
+def save_png(fig, path):
+    """Save a panel of a figure set as PNG (100 dpi) and release it; return its path."""
+    save_figure(fig, path, "png", dpi=100)
+    return Path(path)

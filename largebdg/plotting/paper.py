@@ -34,7 +34,7 @@ from ..io import load_result, load_sweep
 from ..observables.homogeneous import eq7_fit
 from . import maps
 from .maps import BAND_COLORS
-from .output import save_figure
+from .output import save_png
 
 __all__ = [
     "plot_mean_gaps",
@@ -253,11 +253,11 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
     gaps = np.array([t["mean_abs_gap"] for t in tables])
     fig = plot_mean_gaps(T, gaps, clean=clean_curve, tc0=tc0)
     fig.axes[0].set_title(f"L = {config.lattice.L}, {config.disorder[0].kind} disorder")
-    written.append(_save_png(fig, figdir / f"{prefix}_a_gaps.png"))
+    written.append(save_png(fig, figdir / f"{prefix}_a_gaps.png"))
 
     k = map_index(T, tc0, map_T)
     fig = maps.plot_summary(load_result(tables[0]["data"].files[k]))
-    written.append(_save_png(fig, figdir / f"{prefix}_bcde.png"))
+    written.append(save_png(fig, figdir / f"{prefix}_bcde.png"))
 
     d0 = np.array([t["delta0"] for t in tables])
     est = np.array([t["eq26"] for t in tables])
@@ -269,7 +269,7 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
         fitted = fit7.delta0(T, d1)
     except ParameterError:  # fewer than two such points
         fitted = None
-    written.append(_save_png(plot_homogeneous(T, d0, estimate=est, fitted=fitted, tc0=tc0),
+    written.append(save_png(plot_homogeneous(T, d0, estimate=est, fitted=fitted, tc0=tc0),
                          figdir / f"{prefix}_f_delta0.png"))
 
     Ds = np.array([t["stiffness"][:, 1] for t in tables])
@@ -286,7 +286,7 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
         for log, suffix in ((False, ""), (True, "_log")):
             fig = plot_stiffness(T, np.nanmean(Ds, axis=0), _spread(d0)[0], m2, Ds2_err=err,
                                  clean=clean_ds, tc0=tc0, log=log)
-            written.append(_save_png(fig, figdir / f"{prefix}_g_stiff{suffix}.png"))
+            written.append(save_png(fig, figdir / f"{prefix}_g_stiff{suffix}.png"))
 
     if tc_file is not None:
         written.append(write_critical_temperatures(dirs, tc_file, map_T=map_T,
@@ -318,10 +318,5 @@ def write_sweep_figures(outdir):
                                 tc_file=outdir / "tc.json")
     (outdir / "figures").mkdir(exist_ok=True)
     fig = plot_mean_gaps(data.values, data.mean_abs_gap, xlabel=data.parameter)
-    return [_save_png(fig, outdir / "figures" / "sweep_gaps.png")]
+    return [save_png(fig, outdir / "figures" / "sweep_gaps.png")]
 
-
-def _save_png(fig, path):
-    """Save a panel as PNG (100 dpi) and release it; return its path."""
-    save_figure(fig, path, "png", dpi=100)
-    return Path(path)

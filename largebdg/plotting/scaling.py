@@ -35,7 +35,7 @@ from ..io.studies import read_study
 from ..workflows.study import study_lock
 from . import maps
 from .maps import BAND_COLORS
-from .output import save_figure
+from .output import save_png
 
 __all__ = ["plot_gaps_by_size", "plot_stiffness_by_size", "plot_tc_scaling", "write_study_report"]
 
@@ -202,15 +202,10 @@ def write_study_report(outdir, *, sources=None, resamples=BOOTSTRAP_RESAMPLES,
         figdir.mkdir(exist_ok=True)
         curves = curves_by_size(tables.points)
         if curves:
-            written.append(_save_png(plot_gaps_by_size(curves), figdir / "study_gaps.png"))
+            written.append(save_png(plot_gaps_by_size(curves), figdir / "study_gaps.png"))
             if any(np.any(np.isfinite(c["stiffness_2"])) for c in curves.values()):
-                written.append(_save_png(plot_stiffness_by_size(curves),
+                written.append(save_png(plot_stiffness_by_size(curves),
                                      figdir / "study_stiffness.png"))
-        written.append(_save_png(plot_tc_scaling(tables), figdir / "study_tc.png"))
+        written.append(save_png(plot_tc_scaling(tables), figdir / "study_tc.png"))
     return tables, written
 
-
-def _save_png(fig, path):
-    """Save a panel as PNG (100 dpi) and release it; return its path."""
-    save_figure(fig, path, "png", dpi=100)
-    return Path(path)

@@ -15,7 +15,7 @@ import numpy as np
 from ..model.clean import (
     band_compressibility,
     clean_chemical_potentials,
-    mu_for_filling,
+    reference_fermi_level,
     reference_temperature,
 )
 
@@ -34,9 +34,9 @@ class ChemicalPotentialUpdate:
     def __init__(self, model, T):
         self.common = model.common_mu
         self.filling = np.asarray(model.filling, dtype=float)
-        T_ref = reference_temperature(T)
         kappa = np.array([
-            band_compressibility(T_ref, mu_for_filling(T_ref, self.filling[b], t=model.t[b]),
+            band_compressibility(reference_temperature(T),
+                                 reference_fermi_level(T, self.filling[b], t=model.t[b]),
                                  t=model.t[b])
             for b in range(2)
         ])

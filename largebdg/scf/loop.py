@@ -9,7 +9,7 @@ to its output :math:`G(x)`:
    :math:`\Delta_2 = g_2 F_2 + g_{12} F_1`;
 4. each band's chemical potential moves towards its filling
    (:mod:`largebdg.scf.chemical_potential`),
-   :math:`\mu \to \mu + (n_\nu - \bar n_\nu)(1/\kappa_\nu + g_\nu / 2)`, a Newton
+   :math:`\mu \to \mu + (\bar n_\nu - n_\nu)(1/\kappa_\nu + g_\nu / 2)`, a Newton
    step with the compressibility :math:`\kappa_\nu` of the clean band and the
    Hartree feedback.  With ``common_mu`` the bands instead share one
    chemical potential, :math:`\mu_\nu = \mu + \delta_\nu`, whose band

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.clean import mu_for_filling, reference_temperature, uniform_solution
+from ..model.clean import reference_fermi_level, uniform_solution
 
 __all__ = ["SCFState", "initial_state"]
 
@@ -47,7 +47,7 @@ def initial_state(model, T):
     N = model.n_sites
     Vmean = model.potential.reshape(2, -1).mean(axis=1)
     mu = np.array([
-        mu_for_filling(reference_temperature(T), model.filling[b], t=model.t[b])
+        reference_fermi_level(T, model.filling[b], t=model.t[b])
         - model.g[b] * model.filling[b] / 2 + Vmean[b]
         for b in range(2)
     ])

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from .._optional import rank_size, world
-from ..config import DisorderConfig, comparable
+from ..config import comparable, with_seeds
 from ..engines import ENGINES, make_engine
 from ..errors import ParameterError, RecoveryWarning
 from ..io.checkpoint import load_checkpoint, save_checkpoint
 from ..io.result import Result
-from ..model.disorder import SEEDED_KINDS, make_potential
+from ..model.disorder import make_potential
 from ..scf import solve
 
 __all__ = ["build_model", "resolve_seeds", "run", "memory_estimate", "available_memory",
@@ -31,20 +31,23 @@ __all__ = ["build_model", "resolve_seeds", "run", "memory_estimate", "available_
 def on_root(comm, task):
     """Run ``task()`` on rank 0 of ``comm`` only; every rank gets its value or its error.
 
-    A :class:`~largebdg.errors.ParameterError` raised on rank 0 is raised on every rank, so
-    that no rank goes on alone into collective operations (and hangs).
+    A :class:`~largebdg.errors.ParameterError` or ``OSError`` raised on rank 0 is raised there
+    and, as a ParameterError with its message, on every other rank, so that no rank goes on
+    alone into collective operations (and hangs).
     """
     rank, size = rank_size(comm)
     value, error = None, None
     if rank == 0:
         try:
             value = task()
-        except ParameterError as e:
-            error = str(e)
+        except (ParameterError, OSError) as e:
+            error = e
     if size > 1:
-        value, error = comm.bcast((value, error), root=0)
+        value, message = comm.bcast((value, None if error is None else str(error)), root=0)
+        if message is not None and error is None:
+            raise ParameterError(message)
     if error is not None:
-        raise ParameterError(error)
+        raise error
     return value
 
 
@@ -146,13 +149,8 @@ def resolve_seeds(config, entropy=None):
     Seeds left unset are drawn from ``numpy.random.SeedSequence(entropy)`` and
     recorded, so that every output can be reproduced.
     """
-    bands = []
-    for k, d in enumerate(config.disorder):
-        params = dict(d.params)
-        if d.kind in SEEDED_KINDS and params.get("seed") is None:
-            params["seed"] = int(np.random.SeedSequence(entropy).spawn(2)[k].generate_state(1)[0])
-        bands.append(DisorderConfig(kind=d.kind, params=params))
-    return dataclasses.replace(config, disorder=tuple(bands))
+    streams = np.random.SeedSequence(entropy).spawn(2)
+    return with_seeds(config, lambda k: int(streams[k].generate_state(1)[0]))
 
 
 def build_model(config):
@@ -199,13 +197,8 @@ def _resume_from(config, path):
     Raises ParameterError if the checkpoint belongs to another configuration.
     """
     stored, snapshot, elapsed = load_checkpoint(path)
-    bands = []
-    for k, d in enumerate(config.disorder):
-        params = dict(d.params)
-        if d.kind in SEEDED_KINDS and params.get("seed") is None:
-            params["seed"] = stored.get("disorder", {}).get(f"band{k + 1}", {}).get("seed")
-        bands.append(DisorderConfig(kind=d.kind, params=params))
-    config = dataclasses.replace(config, disorder=tuple(bands))
+    config = with_seeds(
+        config, lambda k: stored.get("disorder", {}).get(f"band{k + 1}", {}).get("seed"))
     ignore = ("solver.max_iter",)
     new, old = comparable(config.to_dict(), ignore), comparable(stored, ignore)
     if new != old:

@@ -90,9 +90,10 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
         streams spawned from it.
     diamagnetic : {"probed", "stochastic", "bond_averages"}
         Stochastic and kpm only: where :math:`\langle -k_x \rangle` comes from
-        (:data:`DIAMAGNETIC`).  With ``"probed"`` the estimator gets
-        ``1 - KINETIC_SHARE`` of ``tolerance`` and the probed term's uncertainty is added
-        to it.
+        (:data:`DIAMAGNETIC`).  With ``"probed"`` the probed term's uncertainty is added
+        to the estimator's, and ``"kpm"`` gets ``1 - KINETIC_SHARE`` of ``tolerance`` for
+        its own (the stochastic estimator's error is set by ``num_vectors``; its
+        ``tolerance`` bounds the truncation only).
     **options
         Further keywords of ``stochastic_stiffness`` (``block_size``,
         ``memory_limit``, ``distribution``, ``scale``, ``bound_safety``) or of
@@ -103,9 +104,10 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     -------
     Observable
         ``value`` :math:`D_s` per band (band 1 first, per site, SWZ convention),
-        ``stderr`` its standard error (0 for ``"exact"``; for
-        ``"kpm"`` the full uncertainty, 99 % statistical half-width plus the
-        truncation bound),
+        ``stderr`` its error (0 for ``"exact"``; for ``"stochastic"`` the standard
+        error; for ``"kpm"`` the full uncertainty, 99 % statistical half-width plus the
+        truncation bound; with ``diamagnetic="probed"`` plus the probed term's
+        uncertainty),
         ``settings`` what was done (method, direction, vectors, moments,
         spectral scales, seed, wall time, package version), JSON-ready.
         Unpacks as ``ds, err, settings``.

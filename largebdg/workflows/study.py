@@ -55,6 +55,7 @@ from ..io.lock import directory_lock
 from ..io.studies import DEFINITION_KEYS, chain_lock_dir, chain_name, read_study, write_study
 from ..io.sweeps import find_point_file
 from ..model.disorder import SEEDED_KINDS
+from .run import on_root
 from .stiffness import EXACT_MAX_L, METHODS, attach_stiffness, resolve_method
 from .sweep import parse_values, sweep
 
@@ -266,7 +267,7 @@ class StudyDefinition:
 
 def _seeded_bands(config):
     """Indices of the bands with seeded disorder."""
-    return [k for k, d in enumerate(config.disorder) if d.kind in SEEDED_KINDS]
+    return [k for k, d in enumerate(config.disorder) if d.seeded]
 
 
 # --------------------------------------------------------------------------- distribution
@@ -536,24 +537,6 @@ class StudySummary:
 # --------------------------------------------------------------------------- driver
 
 
-def _collective(comm, fn):
-    """Run ``fn()`` on rank 0 of ``comm``; a ParameterError or OSError there is raised on
-    every rank (so that no rank waits for a partner that gave up)."""
-    rank, size = rank_size(comm)
-    error = None
-    if rank == 0:
-        try:
-            fn()
-        except (ParameterError, OSError) as e:
-            error = e
-    if size > 1:
-        message = comm.bcast(None if error is None else str(error), root=0)
-        if message is not None and error is None:
-            raise ParameterError(message)
-    if error is not None:
-        raise error
-
-
 def _stiffness_seed(chain, index):
     """Seed of the stochastic (or kpm) stiffness of one point (reproducible, distinct per point)."""
     return int(np.random.SeedSequence([chain.L, chain.seed, index]).generate_state(1)[0])
@@ -707,7 +690,7 @@ def study(config, sizes, seeds, temperatures, *, outdir, stiffness=None, shard=(
                     locks.enter_context(directory_lock(
                         lock_dir, what=f"study (chain {chain.name}, shard {k}/{n})"))
 
-            _collective(comm, setup)
+            on_root(comm, setup)
             progress = StudyProgress(mine, len(definition.temperatures),
                                      COST_EXPONENT.get(definition.config.solver.method, 2),
                                      group=group, groups=groups)

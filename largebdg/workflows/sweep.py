@@ -82,7 +82,6 @@ from ..io.sweeps import (
     point_file_name,
     write_summary,
 )
-from ..model.disorder import SEEDED_KINDS
 from .run import check_config, on_root, run
 
 __all__ = ["SweepSummary", "parse_values", "sweep", "checkpoint_path", "MAX_GRID_POINTS",
@@ -263,7 +262,7 @@ def _check_parameter(config, parameter, value):
 def _require_seeds(config):
     """Refuse seeded disorder without an explicit seed (points must share one realisation)."""
     for k, d in enumerate(config.disorder):
-        if d.kind in SEEDED_KINDS and d.params.get("seed") is None:
+        if d.needs_seed:
             raise ParameterError(
                 f"'disorder.band{k + 1}.seed' must be set for a sweep, so that every point uses "
                 "the same disorder realisation and a rerun can resume; add it to the config or "

@@ -1,4 +1,4 @@
-"""Tests of largebdg.clean: the uniform (clean-limit) momentum-space solution.
+"""Tests of largebdg.model.clean: the uniform (clean-limit) momentum-space solution.
 
 Reference numbers are those of docs/model.md (thermodynamic limit
 unless L is given); tolerances follow the digits quoted there.
