@@ -137,11 +137,26 @@ Draws are then added while the *measured* ``k * stderr`` exceeds its budget (up 
 are cheaper than the remaining draws, the trace is computed exactly instead.  The
 reported error is always the measured one.
 
+Control variate and pilot (``control_variate=True``, default).  The homogeneous band
+:math:`\mathcal B_0` of the noise model gives :math:`z_c^T \mathcal B_0 z_c` by FFT
+(:func:`_clean_quadratic`, O(N log N) per vector) and its trace exactly, so
+:math:`\sum_c z_c^T (\mathcal B - \mathcal B_0) z_c + \mathrm{Tr}\,\mathcal B_0` is unbiased
+for any :math:`\mathcal B_0`, with the variance of the same-colour pairs of
+:math:`\mathcal B - \mathcal B_0`: far smaller for a band without disorder of its own, larger
+for a strongly disordered one.  Both come from the same draws; the first draws keep the
+smaller (``info["control_variate"]``).  With an automatic plan the first two draws are made
+on a coarse *pilot* sublattice (two draws within :data:`_PILOT_SHARE` of the planned
+vectors); the better estimator's measured noise there over the modelled one rescales the
+model, and the plan is made again with it (the pilot's draws are kept when its colouring is at
+least as fine as the new plan's or already meets the budget).  :func:`kpm_kinetic` has the
+same control variate (the homogeneous band's bond sums, :func:`_clean_bond_k`).
+
 Cost
 ----
-``num_vectors = C * num_draws`` recursions of M steps on two columns plus an
-:math:`O(M K N)` BLAS accumulation per vector, as one vector of
-``stochastic_stiffness``; memory bounded by ``memory_limit``.
+``num_vectors = C * num_draws`` (plus an abandoned pilot's) recursions of M steps on two
+columns plus an :math:`O(M K N)` BLAS accumulation per vector, as one vector of
+``stochastic_stiffness``, and two FFTs of N per vector for the control variate; memory
+bounded by ``memory_limit``.
 
 Twisted boundary conditions (Peierls phase)
 -------------------------------------------
@@ -193,6 +208,7 @@ _TRUNC_SHARE = 0.15  # share of the tolerance for the truncation bound
 _CONFIDENCE = 0.99  # two-sided level of the statistical part
 _SAFETY = 2.0  # on the measured sup of the kernel error
 _MODEL_SAFETY = 1.5  # on the modelled standard error when planning
+_PILOT_SHARE = 0.125  # the pilot's two draws cost at most this share of the modelled plan
 # Only "well-shaped" sublattices: every lattice vector >= 0.7 sqrt(C) long (square: 1.0,
 # triangular: 1.07).  Thin lattices with short vectors along the directions in which the
 # clean band's B decays fast are optimal for the clean model but fail for the disordered
@@ -242,12 +258,32 @@ def _tanh_sup_error(c, scale, T):
 # ----------------------------------------------------------------- noise model and plan
 
 
-def _clean_model_B(L, t, mu_tilde, gap, T, direction):
-    r"""Real-space :math:`\mathcal B(r)` (one Nambu block) of the clean band, exact on the torus."""
+def _clean_band(onsite, delta):
+    """(Fermi level, gap) of the homogeneous band that models a mean field: the mean onsite
+    energy and the rms gap (the noise model and the control variates of this module)."""
+    return -float(np.mean(onsite)), float(np.sqrt(np.mean(np.square(delta))))
+
+
+def _clean_dispersion(L, t, mu_tilde, gap):
+    """(kx, ky, xi, E) of the clean band on the L x L momenta, arrays indexed [ky, kx]."""
     k = 2 * np.pi * np.fft.fftfreq(L)
     kx, ky = k[None, :], k[:, None]
     xi = -2 * t * (np.cos(kx) + np.cos(ky)) - mu_tilde
-    E = np.sqrt(xi**2 + gap**2)
+    return kx, ky, xi, np.sqrt(xi**2 + gap**2)
+
+
+def _clean_bond_k(L, t, mu_tilde, gap, T, direction):
+    r"""The clean band's :math:`\tau_{i+e,i}` kernel in k-space: the particle element
+    :math:`(\xi_k/E_k)\tanh(E_k/2T)` of :math:`\tanh(H_k/2T)` times :math:`\cos k_e`, so
+    that :math:`\sum_i z_i (\tau_0 z)_{i+e} = \sum_k |\hat z_k|^2\,` (this) :math:`/N`
+    and its mean over k is :math:`\tau_0(e)`."""
+    kx, ky, xi, E = _clean_dispersion(L, t, mu_tilde, gap)
+    return xi / E * np.tanh(E / (2 * T)) * np.cos(kx if direction == "x" else ky)
+
+
+def _clean_model_B(L, t, mu_tilde, gap, T, direction):
+    r"""Real-space :math:`\mathcal B(r)` (one Nambu block) of the clean band, exact on the torus."""
+    kx, ky, xi, E = _clean_dispersion(L, t, mu_tilde, gap)
     z = np.exp(-np.abs(E) / T)
     mfp = z / (T * (1.0 + z) ** 2)  # -f'(E) = 1/(4T cosh^2(E/2T))
     s = np.sin(kx if direction == "x" else ky)
@@ -289,6 +325,31 @@ def _plan(L, Bclean, target, min_draws, max_draws, allow_exact=True):
     if best is None or (allow_exact and 2 * best[0] >= 2 * N):
         return None, 0, 0.0, float(L)
     return best[2], best[3], best[1], best[4]
+
+
+def _pilot_lattice(L, Bclean, cmax):
+    """The well-shaped sublattice of at most ``cmax`` colours with the least modelled noise:
+    ``((a, b, c), modelled std of one draw, shortest lattice vector)``, or None."""
+    best = None
+    for a, b, c in sublattices(L, 4, cmax):
+        R = sublattice_vectors(L, a, b, c)
+        shortest = shortest_vector(L, R)
+        if shortest < _MIN_SHAPE * math.sqrt(a * c):
+            continue
+        sd = _std_from_offsets(Bclean, L, R)
+        if best is None or sd < best[1]:
+            best = ((a, b, c), sd, shortest)
+    return best
+
+
+def _clean_quadratic(X0, clean_k, L):
+    r""":math:`\sum_k |\hat z_k|^2 K_k / N` for every column z of ``X0`` (2N rows, particle
+    rows first, each block transformed on its own): :math:`z^T K z` of a translation-invariant
+    operator K, the same on the particle and the hole block, given by its values ``clean_k``
+    on the L x L momenta ([ky, kx]; :math:`\mathcal B_0` of :func:`_clean_model_B` in k-space,
+    or :func:`_clean_bond_k`), by FFT: O(N log N) per column."""
+    f = np.fft.fft2(X0.reshape(2, L, L, -1), axes=(1, 2))
+    return np.einsum("pyxc,yx->c", f.real**2 + f.imag**2, clean_k) / (L * L)
 
 
 def _pooled(Q, N):
@@ -346,7 +407,7 @@ def _common_inputs(L, t, onsite, delta, T, tolerance, direction, probing_distanc
 def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=None,
                   direction="x", probing_distance=None, num_draws=None, scale=None,
                   bound_safety=BOUND_SAFETY, memory_limit=2 * 1024**3, max_draws=None,
-                  lattice=None):
+                  lattice=None, control_variate=True):
     r"""Superfluid stiffness per site of one band by colour-signed probing, with an error bound.
 
     Parameters
@@ -393,6 +454,12 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
         Use the colouring of the sublattice {m (a, 0) + n (b, c)} (see
         :func:`largebdg.kpm.probing.sheared_colouring`) instead of the planned one (overrides
         ``probing_distance``).
+    control_variate : bool
+        Also measure every colour's contribution with that of the homogeneous band
+        subtracted (:math:`z^T \mathcal B_0 z` by FFT, its exact trace added back, see the
+        module docstring) and keep whichever of the two estimators the first draws measure
+        less noisy; with an automatic plan, first try both on a coarse sublattice (the
+        pilot) and plan the colouring from the noise measured there.
 
     Returns
     -------
@@ -411,7 +478,10 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
         ("colour-signed", "exact-trace" or "exact-trace (after colour-signed draws)"),
         ``model_stderr`` (clean-band prediction for the chosen plan),
         ``kinetic``, ``correlator``, ``diamagnetic``, ``target_met``,
-        ``draw_estimates`` (D_s per draw), ``seconds``.
+        ``draw_estimates`` (D_s per draw), ``control_variate`` (whether the kept estimator
+        subtracts the homogeneous band), ``pilot`` (the pilot's lattice, vectors and
+        measured standard errors without and with the control variate, or None),
+        ``seconds``.
 
     Raises
     ------
@@ -470,8 +540,7 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
     k_nominal = scipy.stats.norm.ppf(0.5 + _CONFIDENCE / 2)
     stat_budget = max(tolerance - truncation, 0.0)
     target = stat_budget / k_nominal
-    Bclean = _clean_model_B(L, t, -float(np.mean(onsite)), float(np.sqrt(np.mean(delta**2))),
-                            T, direction)
+    Bclean = _clean_model_B(L, t, *_clean_band(onsite, delta), T, direction)
     min_draws = 2 if num_draws is None else int(num_draws)
     cap = 64 if num_draws is None else int(num_draws)
     user_lattice = lattice is not None
@@ -528,28 +597,74 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
 
     spent = 0  # start vectors of abandoned colour-signed draws
     may_switch = num_draws is None and probing_distance is None and not user_lattice
+    cv, pilot = None, None  # the kept estimator (None: not yet chosen), the pilot's record
+    clean_trace = 2 * N * float(Bclean[0, 0])  # Tr B_0 over both Nambu blocks
+    rng = np.random.default_rng(seed)
+    clean_k = np.fft.fft2(Bclean).real if control_variate else None
+
+    def draw_once(classes):
+        """One draw over every colour: (contribution, kinetic, correlator, z^T B_0 z)."""
+        s = 2.0 * rng.integers(0, 2, 2 * N) - 1.0
+        quad = np.zeros(len(classes))
+
+        def colour_block(a, b):
+            X0 = signed_colour_block(s, classes, range(a, b))
+            if clean_k is not None:
+                quad[a:b] = _clean_quadratic(X0, clean_k, L)
+            return X0
+
+        hop, trace = _run_vectors(colour_block, len(classes), block, stencil, current,
+                                  coeffs, lam, with_tanh, memory_limit)
+        return (*combine(hop, trace), quad)
+
+    def contributions(rows, use_cv):  # (draws, C); the control variate adds z^T B_0 z
+        return np.array([r[0] + r[3] if use_cv else r[0] for r in rows])
+
+    def choose(rows):  # the estimator the first draws measure less noisy
+        plain = _pooled(contributions(rows, False), N)[0]
+        corrected = _pooled(contributions(rows, True), N)[0] if control_variate else math.inf
+        return corrected < plain, plain, corrected
+
+    rows = []
+    if control_variate and may_switch:  # the model plan's vectors, or the 2N unit vectors
+        planned = 2 * N if exact_mode else C * draws
+        found = _pilot_lattice(L, Bclean, int(_PILOT_SHARE * planned / 2))
+        if found is not None:
+            pilot_lattice, pilot_sd, pilot_d = found
+            pilot_classes = colour_classes(sheared_colouring(L, *pilot_lattice))
+            rows = [draw_once(pilot_classes) for _ in range(2)]
+            cv, plain, corrected = choose(rows)
+            pC = len(pilot_classes)
+            pilot = {"lattice": pilot_lattice, "num_vectors": 2 * pC,
+                     "stderr": [plain, corrected]}
+            measured = min(plain, corrected)
+            # the clean model's noise, rescaled to what the pilot measured
+            ratio = measured * math.sqrt(2) / max(pilot_sd, 1e-300)
+            lattice2, draws2, sd2, d2 = _plan(L, Bclean, target / max(ratio, 1e-300), 2,
+                                              cap)
+            exact_mode = lattice2 is None
+            if exact_mode:
+                spent = 2 * pC
+            elif lattice2[0] * lattice2[2] <= pC or _pooled(
+                    contributions(rows, cv), N)[2] * measured <= stat_budget:
+                lattice, col, d, model_sd = (pilot_lattice,
+                                             sheared_colouring(L, *pilot_lattice),
+                                             pilot_d, pilot_sd)
+                C, draws = pC, 2
+            else:
+                spent, rows = 2 * pC, []
+                lattice, col, d, model_sd = lattice2, sheared_colouring(L, *lattice2), d2, sd2
+                C, draws = lattice2[0] * lattice2[2], draws2
+            max_draws = max(8, 4 * draws)
+
     if not exact_mode:
-        rng = np.random.default_rng(seed)
         classes = colour_classes(col)
-
-        def draw_once():
-            s = 2.0 * rng.integers(0, 2, 2 * N) - 1.0
-
-            def colour_block(a, b):
-                return signed_colour_block(s, classes, range(a, b))
-
-            hop, trace = _run_vectors(colour_block, C, block, stencil, current, coeffs, lam,
-                                      with_tanh, memory_limit)
-            return combine(hop, trace)
-
-        Q, KQ, CQ = [], [], []
         while True:
-            while len(Q) < draws:
-                q, kq, cq = draw_once()
-                Q.append(q)
-                KQ.append(kq)
-                CQ.append(cq)
-            Qa = np.array(Q)  # (draws, C)
+            while len(rows) < draws:
+                rows.append(draw_once(classes))
+            if cv is None:
+                cv = choose(rows)[0]
+            Qa = contributions(rows, cv)  # (draws, C)
             n = Qa.shape[0]
             stderr, dof, kfac = _pooled(Qa, N)
             if num_draws is not None or kfac * stderr <= stat_budget:
@@ -557,13 +672,14 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
             need = math.ceil(n * (kfac * stderr / max(stat_budget, 1e-300)) ** 2 * 1.1)
             if may_switch and C * (need - n) >= 2 * N:
                 # the model underestimated the noise so much that the exact trace is cheaper
-                exact_mode, spent = True, C * n
+                exact_mode, spent = True, spent + C * n
                 break
             if n >= max_draws:
                 break
             draws = int(min(max_draws, max(need, n + 1)))
 
     if exact_mode:
+        cv = False
         ds, kinetic, correlator = exact_trace()
         stderr, dof, kfac, draws_done = 0.0, math.inf, 0.0, 0
         draw_estimates = np.array([ds])
@@ -572,11 +688,14 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
         lattice = None
     else:
         draws_done = n
-        draw_estimates = Qa.sum(axis=1) / N + (given or 0.0)
+        offset = clean_trace if cv else 0.0  # Tr B_0, whose probes the control variate removed
+        draw_estimates = (Qa.sum(axis=1) - offset) / N + (given or 0.0)
         ds = float(draw_estimates.mean())
-        kinetic = float(np.array(KQ).sum(axis=1).mean() / N) if with_tanh else given
-        correlator = float(np.array(CQ).sum(axis=1).mean() / N)
-        num_vectors, d_used, C_used = C * n, d, C
+        kinetic = (float(np.array([r[1] for r in rows]).sum(axis=1).mean() / N) if with_tanh
+                   else given)
+        removed = [r[3].sum() - clean_trace if cv else 0.0 for r in rows]
+        correlator = float(np.mean([r[2].sum() - x for r, x in zip(rows, removed)]) / N)
+        num_vectors, d_used, C_used = C * n + spent, d, C
         mode = "colour-signed"
 
     uncertainty = kfac * stderr + truncation
@@ -591,6 +710,7 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
         "diamagnetic": "stochastic" if with_tanh else "given",
         "target_met": bool(uncertainty <= tolerance),
         "draw_estimates": draw_estimates, "tolerance": tolerance,
+        "control_variate": bool(cv), "pilot": pilot,
         "seconds": time.perf_counter() - t_start,
     }
     return float(ds), float(uncertainty), info
@@ -611,7 +731,7 @@ def _kinetic_ladder(L, probing_distance):
 
 def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, direction="x",
                 probing_distance=None, num_draws=None, max_draws=16, scale=None,
-                bound_safety=BOUND_SAFETY, block_size=16):
+                bound_safety=BOUND_SAFETY, block_size=16, control_variate=True):
     r"""Diamagnetic term :math:`\langle -k_x\rangle` of one band by colour-signed probing.
 
     :math:`\langle -k_x\rangle = (2t/N)\sum_i b^x_i` (paper Eq. 33,
@@ -641,6 +761,13 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
     instead when there is one, else more draws are added (up to ``max_draws``).
     The reported error is always the measured one.
 
+    Control variate: the same start vectors also give the bond sum of the homogeneous band
+    (mean onsite energy, rms gap), :math:`\sum_{i} z_i (\tau_0 z)_{i+x}` by FFT
+    (:func:`_clean_bond_k`), whose mean :math:`N\tau_0(x)` is known exactly; subtracting it
+    and adding the mean back leaves the estimate unbiased and, for a band close to
+    homogeneous (the clean band 2), removes most of the noise.  The first draws decide
+    whether it is kept (the smaller measured noise).
+
     Parameters
     ----------
     L : int
@@ -668,6 +795,8 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
     bound_safety : float
     block_size : int
         Start vectors per recursion block.
+    control_variate : bool
+        Allow the control variate (above).
 
     Returns
     -------
@@ -677,7 +806,8 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
         ``stderr``, ``k``, ``dof``, ``truncation_bound``, ``num_moments``, ``scale``,
         ``probing_distance`` (L for the exact trace), ``num_colours``, ``num_draws``,
         ``num_vectors`` (all start vectors, abandoned distances included), ``mode``
-        ("colour-signed" or "exact-trace"), ``target_met``, ``seconds``.
+        ("colour-signed" or "exact-trace"), ``control_variate`` (kept), ``target_met``,
+        ``seconds``.
 
     Examples
     --------
@@ -707,23 +837,34 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
     across = neighbour_index(L, direction)
     rng = np.random.default_rng(seed)
 
+    bond_k = (2 * t * _clean_bond_k(L, t, *_clean_band(onsite, delta), T, direction)
+              if control_variate else None)
+    cv = None  # the kept estimator, chosen on the first draws
+
     def contributions(colour, signs):
-        """Per colour: 2t x the sum over its sites of the estimated bond averages."""
+        """Per colour: 2t x the sum over its sites of the estimated bond averages, and with
+        ``bond_k`` the same minus that of the homogeneous band (whose mean is added back)."""
         C = int(colour.max()) + 1
-        q = np.zeros(C)
-        for X0, sites, col in colour_blocks(colour, 2 * N, np.arange(C), block_size, signs):
+        q, clean = np.zeros(C), np.zeros(C)
+        for first, (X0, sites, col) in zip(range(0, C, block_size), colour_blocks(
+                colour, 2 * N, np.arange(C), block_size, signs)):
             tau = chebyshev_series(stencil, coeffs, X0, across[sites], col)
             bonds = -tau if signs is None else -signs[sites] * tau
             np.add.at(q, colour[sites], 2 * t * bonds)
-        return q
+            if bond_k is not None and signs is not None:
+                clean[first:first + X0.shape[1]] = -_clean_quadratic(X0, bond_k, L)
+        return q, q - clean
+
+    def estimates(rows, use_cv):  # (draws, C): plain, or minus the homogeneous band's
+        return np.array([r[1] if use_cv else r[0] for r in rows])
 
     ladder = _kinetic_ladder(L, probing_distance)
     spent, k, stderr, dof, kfac = 0, 0, 0.0, math.inf, 0.0
     while True:
         d, C = ladder[k]
         if d >= L:
-            kinetic, n = float(contributions(colouring(L, L), None).sum() / N), 0
-            stderr, dof, kfac = 0.0, math.inf, 0.0
+            kinetic, n = float(contributions(colouring(L, L), None)[0].sum() / N), 0
+            stderr, dof, kfac, cv = 0.0, math.inf, 0.0, False
             spent += N
             break
         Q, colour = [], colouring(L, d)
@@ -731,8 +872,11 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
         while True:
             while len(Q) < draws:
                 Q.append(contributions(colour, 2.0 * rng.integers(0, 2, N) - 1.0))
+            if cv is None:
+                cv = bond_k is not None and (_pooled(estimates(Q, True), N)[0]
+                                             < _pooled(estimates(Q, False), N)[0])
             n = len(Q)
-            stderr, dof, kfac = _pooled(np.array(Q), N)
+            stderr, dof, kfac = _pooled(estimates(Q, cv), N)
             if num_draws is not None or kfac * stderr <= stat_budget:
                 break
             need = math.ceil(n * (kfac * stderr / max(stat_budget, 1e-300)) ** 2 * 1.1)
@@ -744,7 +888,8 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
             draws = min(max_draws, max(need, n + 1))
         spent += C * n
         if num_draws is not None or kfac * stderr <= stat_budget or not cheaper:
-            kinetic = float(np.array(Q).sum(axis=1).mean() / N)
+            clean_mean = -N * float(bond_k.mean()) if cv else 0.0  # of the subtracted sums
+            kinetic = float((estimates(Q, cv).sum(axis=1).mean() + clean_mean) / N)
             break
         k = cheaper[-1]
     uncertainty = kfac * stderr + truncation
@@ -753,6 +898,7 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
         "dof": dof, "truncation_bound": truncation, "num_moments": int(M), "scale": scale,
         "probing_distance": int(d), "num_colours": int(min(C, N)), "num_draws": int(n),
         "num_vectors": int(spent), "target_met": bool(uncertainty <= tolerance),
-        "tolerance": tolerance, "seconds": time.perf_counter() - t_start,
+        "control_variate": bool(cv), "tolerance": tolerance,
+        "seconds": time.perf_counter() - t_start,
     }
     return kinetic, float(uncertainty), info

@@ -155,7 +155,8 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
         settings["diamagnetic_bound"] = bound.tolist()
         settings["diamagnetic_plan"] = [
             {k: i[k] for k in ("mode", "probing_distance", "num_draws", "num_vectors",
-                               "num_moments", "stderr", "truncation_bound", "target_met")}
+                               "num_moments", "stderr", "truncation_bound", "target_met",
+                               "control_variate")}
             for i in kin_infos]
         settings["diamagnetic_seconds"] = time.perf_counter() - t0
     if method == "kpm":
@@ -175,6 +176,7 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
             "draws": [i["num_draws"] for i in infos],
             "colouring": [colouring(i) for i in infos],
             "num_colours": [i["num_colours"] for i in infos],
+            "control_variate": [i["control_variate"] for i in infos],
             "probing_stderr": [i["stderr"] for i in infos],
             "truncation_bound": [i["truncation_bound"] for i in infos],
             # the whole uncertainty, the probed diamagnetic term's included
