@@ -124,11 +124,12 @@ QUIET_ARGUMENT = arg("--quiet", "-q", action="store_true",
 _SHORTHANDS = (("T", "solver.T"), ("L", "lattice.L"), ("method", "solver.method"))
 
 
-def _overrides(args):
-    """``--set`` items followed by the shorthand options (which take precedence)."""
+def _overrides(args, options=("T", "L", "method")):
+    """``--set`` items followed by those of the shorthand ``options`` (which take precedence;
+    a command whose --T or --L is a grid passes the others only)."""
     items = list(args.set or [])
     for option, key in _SHORTHANDS:
-        value = getattr(args, option)
+        value = getattr(args, option) if option in options else None
         if value is not None:
             items.append(f"{key}={value!r}" if isinstance(value, float) else f"{key}={value}")
     return items
@@ -442,10 +443,7 @@ def _sweep(args):
                              "'--param SECTION.KEY --values GRID'")
     parameter, values = ((args.param, parse_values(args.values, name="--values")) if args.param
                          else ("solver.T", parse_values(args.T, name="--T")))
-    items = list(args.set or []) + [f"{key}={value}" for key, value in
-                                    (("lattice.L", args.L), ("solver.method", args.method))
-                                    if value is not None]
-    config = apply_overrides(load_config(args.config), items)
+    config = apply_overrides(load_config(args.config), _overrides(args, ("L", "method")))
     _say(args, f"{PROG} sweep: {parameter} over {len(values)} points "
                f"({describe_values(values)}), L = {config.lattice.L}, "
                f"method = {config.solver.method} -> {args.out}")
@@ -614,8 +612,7 @@ def _study(args):
     sizes, seeds = parse_sizes(args.L), parse_seeds(args.seeds)
     args.temperatures = parse_values(args.T, name="--T")
     shard = parse_shard(args.shard) if args.shard else (1, 1)
-    items = list(args.set or []) + ([f"solver.method={args.method}"] if args.method else [])
-    config = apply_overrides(load_config(args.config), items)
+    config = apply_overrides(load_config(args.config), _overrides(args, ("method",)))
     n = len(sizes) * len(seeds) * len(args.temperatures)
     _say(args, f"{PROG} study: L = {', '.join(map(str, sizes))} x seeds "
                f"{', '.join(map(str, seeds))} x {len(args.temperatures)} temperatures = {n} "

@@ -46,6 +46,7 @@ from .engines.chebyshev import DEFAULTS as CHEBYSHEV_DEFAULTS
 from .errors import ParameterError
 from .kpm.coefficients import check_tolerance
 from .model import PAPER_PARAMETERS, TwoBandModel
+from .model.twoband import check_parameters
 from .model.disorder import GENERATORS, SEEDED_KINDS
 from .model.lattice import lattice_size
 from .model.thermal import T_MAX
@@ -124,13 +125,9 @@ class ModelConfig:
     common_mu: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "t", v.pair("model.t", self.t, 0.0, low_open=True))
-        object.__setattr__(self, "g", v.pair("model.g", self.g, 0.0))
-        object.__setattr__(self, "g12", v.real("model.g12", self.g12))
-        object.__setattr__(
-            self, "filling",
-            v.pair("model.filling", self.filling, 0.0, 2.0, low_open=True, high_open=True)
-        )
+        checked = check_parameters(self.t, self.g, self.g12, self.filling, prefix="model.")
+        for name, value in zip(("t", "g", "g12", "filling"), checked):
+            object.__setattr__(self, name, value)
         v.flag("model.common_mu", self.common_mu)
 
 

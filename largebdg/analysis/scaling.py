@@ -59,7 +59,8 @@ from ..io import write_csv_atomic
 from ..io.studies import chain_name, read_study
 from .critical import stiffness_critical_temperature
 from .reference import clean_reference_tc
-from .tables import critical_temperatures, stiffness_baseline, sweep_table
+from .tables import (critical_temperatures, seed_mean, seed_spread, stiffness_baseline,
+                     stiffness_inputs, sweep_table)
 
 __all__ = [
     "POINT_COLUMNS",
@@ -325,13 +326,13 @@ def _chain_tc(L, seed, table, reference, n_temperatures, resamples):
         if tc is not None:
             row.update(tc_gap=tc["Tc_gap"], tc_gap_crossing=tc["Tc_gap_crossing"],
                        tc_stiffness=tc["Tc_stiffness"])
-            Ds2, err2 = table["stiffness"][ok, 1], table["stiffness_stderr"][ok, 1]
-            if np.count_nonzero(np.isfinite(Ds2)) >= 2:
-                base = stiffness_baseline(table)[ok]
+            stiff = stiffness_inputs(table)
+            if stiff is not None:
+                T, Ds2, err2, base = stiff
                 row["tc_stiffness_crossing"] = stiffness_critical_temperature(
-                    table["T"][ok], Ds2, baseline=base, stderr=err2, method="crossing")
+                    T, Ds2, baseline=base, stderr=err2, method="crossing")
                 row["tc_stiffness_err"] = stiffness_tc_error(
-                    table["T"][ok], Ds2, err2, baseline=base, resamples=resamples,
+                    T, Ds2, err2, baseline=base, resamples=resamples,
                     seed=(BOOTSTRAP_SEED, int(L), int(seed)))
     row["ratio_gap"] = row["tc_gap"] / reference.lattice
     row["ratio_stiffness"] = row["tc_stiffness"] / reference.lattice
@@ -484,19 +485,16 @@ def curves_by_size(points):
         for T in temps:
             at = [r for r in rows if r["T"] == T]
             gaps = np.array([[r["mean_gap_1"], r["mean_gap_2"]] for r in at], dtype=float)
-            ds = np.array([r["stiffness_2"] for r in at], dtype=float)
-            err = np.array([r["stiffness_2_err"] for r in at], dtype=float)
-            good = np.isfinite(ds)
-            n = int(np.count_nonzero(good))
-            seed_sem = ds[good].std(ddof=1) / math.sqrt(n) if n > 1 else 0.0
-            noise = math.sqrt(np.nansum(err[good] ** 2)) / n if n else math.nan
+            ds, err, _ = seed_mean([r["stiffness_2"] for r in at],
+                                   [r["stiffness_2_err"] for r in at])
+            gap_mean, gap_std = seed_spread(gaps)
             curve["T"].append(T)
             curve["T_over_Tc0"].append(at[0]["T_over_Tc0"])
             curve["n_seeds"].append(len(at))
-            curve["gap_mean"].append(gaps.mean(axis=0))
-            curve["gap_std"].append(gaps.std(axis=0, ddof=1) if len(at) > 1 else np.zeros(2))
-            curve["stiffness_2"].append(ds[good].mean() if n else math.nan)
-            curve["stiffness_2_err"].append(max(seed_sem, noise) if n else math.nan)
+            curve["gap_mean"].append(gap_mean)
+            curve["gap_std"].append(gap_std)
+            curve["stiffness_2"].append(float(ds))
+            curve["stiffness_2_err"].append(float(err))
             curve["stiffness_2_normal"].append(float(np.mean([r["stiffness_2_normal"]
                                                               for r in at])))
         out[L] = {k: np.array(v, dtype=float) for k, v in curve.items()}

@@ -18,9 +18,47 @@ from ..observables.homogeneous import eq26_estimate, gamma_fit, homogeneous_gap
 from .critical import gap_critical_temperature, stiffness_critical_temperature
 from .reference import clean_reference_tc
 
-__all__ = ["sweep_table", "stiffness_baseline", "scenario_tables", "map_index",
-           "critical_temperatures", "scenario_critical_temperatures",
-           "write_critical_temperatures"]
+__all__ = ["sweep_table", "stiffness_baseline", "stiffness_inputs", "seed_spread", "seed_mean",
+           "scenario_tables", "map_index", "critical_temperatures",
+           "scenario_critical_temperatures", "write_critical_temperatures"]
+
+
+def seed_spread(values):
+    """Mean and standard deviation over seeds (axis 0), the latter 0 for one seed."""
+    values = np.asarray(values, dtype=float)
+    std = values.std(axis=0, ddof=1) if values.shape[0] > 1 else np.zeros(values.shape[1:])
+    return values.mean(axis=0), std
+
+
+def seed_mean(values, errors):
+    """Mean over seeds (axis 0) of estimates with uncertainties (NaN: no estimate, left out).
+
+    Returns
+    -------
+    mean, error, count : ndarray
+        The mean of the finite values, its error -- the larger of the seeds' standard error
+        of the mean and the estimators' own uncertainty of the mean,
+        sqrt(sum of errors²) / count -- and the number of finite values; NaN where none.
+    """
+    values, errors = np.asarray(values, dtype=float), np.asarray(errors, dtype=float)
+    good = np.isfinite(values)
+    n = good.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(good, values, 0.0).sum(axis=0) / n
+        dev2 = np.where(good, values - mean, 0.0) ** 2
+        sem = np.where(n > 1, np.sqrt(dev2.sum(axis=0) / np.maximum(n - 1, 1) / n), 0.0)
+        noise = np.sqrt(np.nansum(np.where(good, errors, np.nan) ** 2, axis=0)) / n
+    return mean, np.where(n > 0, np.maximum(sem, noise), np.nan), n
+
+
+def stiffness_inputs(table):
+    """``(T, D_s2, stderr, normal-state baseline)`` of the converged points of a sweep table,
+    the input of the stiffness T_c; None with fewer than two finite D_s2."""
+    ok = table["converged"]
+    Ds2 = table["stiffness"][ok, 1]
+    if np.count_nonzero(np.isfinite(Ds2)) < 2:
+        return None
+    return table["T"][ok], Ds2, table["stiffness_stderr"][ok, 1], stiffness_baseline(table)[ok]
 
 
 def sweep_table(outdir, *, delta0_method="percentile"):
@@ -107,13 +145,9 @@ def critical_temperatures(table, reference):
         "Tc_gap": gap_critical_temperature(T, gap),
         "Tc_gap_crossing": gap_critical_temperature(T, gap, method="crossing"),
     }
-    Ds2 = table["stiffness"][ok, 1]
-    if np.count_nonzero(np.isfinite(Ds2)) >= 2:
-        out["Tc_stiffness"] = stiffness_critical_temperature(
-            T, Ds2, baseline=stiffness_baseline(table)[ok],
-            stderr=table["stiffness_stderr"][ok, 1])
-    else:
-        out["Tc_stiffness"] = float("nan")
+    stiff = stiffness_inputs(table)
+    out["Tc_stiffness"] = (float("nan") if stiff is None else stiffness_critical_temperature(
+        stiff[0], stiff[1], baseline=stiff[3], stderr=stiff[2]))
     out["ratio"] = out["Tc_gap"] / reference.lattice
     out["unconverged"] = [float(x) for x in table["T"][~ok]]
     return out

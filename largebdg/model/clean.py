@@ -84,7 +84,7 @@ from scipy import optimize, special
 from .. import _validate
 from ..errors import ConvergenceWarning, ParameterError
 from .lattice import lattice_size
-from .twoband import PAPER_PARAMETERS
+from .twoband import PAPER_PARAMETERS, check_parameters
 
 __all__ = [
     "REFERENCE_T_FLOOR",
@@ -698,10 +698,8 @@ def uniform_solution(
     [0.2049, 0.08054]
     """
     T = _check_T(T)
-    t = _pair("t", t, low=0.0, low_open=True)
-    g = _pair("g", g, low=0.0)
-    g12 = _validate.real("g12", g12)
-    filling = _pair("filling", filling, low=0.0, high=2.0, low_open=True, high_open=True)
+    t, g, g12, filling = check_parameters(t, g, g12, filling)
+    t, g, filling = np.array(t), np.array(g), np.array(filling)
     L = _check_L(L)
     tol = _validate.real("tol", tol, low=0.0, low_open=True)
     maxiter = _validate.positive_int("maxiter", maxiter)
@@ -789,10 +787,8 @@ def critical_temperature(
     >>> round(critical_temperature(), 5)
     0.10889
     """
-    t = _pair("t", t, low=0.0, low_open=True)
-    g = _pair("g", g, low=0.0)
-    g12 = _validate.real("g12", g12)
-    filling = _pair("filling", filling, low=0.0, high=2.0, low_open=True, high_open=True)
+    t, g, g12, filling = check_parameters(t, g, g12, filling)
+    t, g, filling = np.array(t), np.array(g), np.array(filling)
     L = _check_L(L)
     xtol = _validate.real("xtol", xtol, low=0.0, low_open=True)
 

@@ -24,14 +24,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _validate as v
 from ..errors import ParameterError
 from .lattice import lattice_size
 
-__all__ = ["TwoBandModel", "PAPER_PARAMETERS"]
+__all__ = ["TwoBandModel", "PAPER_PARAMETERS", "check_parameters"]
 
 PAPER_PARAMETERS = {"t": (1.0, 1.0), "g": (2.0, 1.0), "g12": 0.25, "filling": (0.5, 0.8)}
 """The paper's model parameters (Neverov et al. 2025), the default of every model entry point."""
 
+
+
+def check_parameters(t, g, g12, filling, prefix=""):
+    """The validated model parameters ``(t, g, g12, filling)``: hoppings > 0, couplings
+    g >= 0 per band, any real g12, fillings in (0, 2) per band (a scalar applies to both
+    bands); errors name ``prefix + name`` (e.g. ``"model.t"``)."""
+    return (v.pair(prefix + "t", t, 0.0, low_open=True), v.pair(prefix + "g", g, 0.0),
+            v.real(prefix + "g12", g12),
+            v.pair(prefix + "filling", filling, 0.0, 2.0, low_open=True, high_open=True))
 
 @dataclass(frozen=True)
 class TwoBandModel:

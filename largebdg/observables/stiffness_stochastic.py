@@ -105,10 +105,12 @@ def default_block_size(N):
 
 
 @functools.lru_cache(maxsize=16)
-def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=None):
+def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=None, gap=0.0):
     r"""Separable Chebyshev expansion of the kernel :math:`R(E, E') = (f(E) - f(E'))/(E' - E)`.
 
-    On the window :math:`E, E' \in [-a, a]`, a = ``scale``.
+    On the window :math:`E, E' \in [-a, a]`, a = ``scale``, or with ``gap`` > 0 on its part
+    :math:`g \le |E|, |E'| \le a` only (a certified spectral gap g: the spectrum lies
+    there, and R need not be approximated in between).
 
     Parameters
     ----------
@@ -122,6 +124,8 @@ def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=Non
         Only used for the rank: the max-norm error of the rank truncation on
         the nodes is kept below ``rank_tolerance`` (default kernel_tolerance/10).
     rank_tolerance : float, optional
+    gap : float
+        0, or a spectral gap in [0, scale).
 
     Returns
     -------
@@ -140,28 +144,44 @@ def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=Non
     deterministic) whose rank doubles until the max-norm residual is small
     enough, then truncated to the fewest terms that keep it so.  Cost
     O(M² K); cached.
+
+    With a gap the nodes are the Chebyshev nodes :math:`u_j` of :math:`E^2 \in [g^2, a^2]`,
+    m = M/2 of them, at both signs, :math:`E = \pm\sqrt{u_j}`.  A function of E on the two
+    intervals is :math:`p(E^2) + E\,q(E^2)` with p, q smooth on :math:`[g^2, a^2]` (its
+    even part, and its odd part over E), so each eigenvector becomes such a pair of
+    interpolants of degree m - 1 in :math:`E^2`: a polynomial of degree 2m - 1 < M in E
+    whose Chebyshev coefficients are exact.  Its coefficients decay with
+    :math:`\sqrt{g^2 + (\pi T)^2}` instead of :math:`\pi T` (as those of tanh,
+    :mod:`largebdg.kpm.coefficients`), so a gap of a few T cuts M severalfold.
     """
     M = int(num_moments)
     rank_tol = kernel_tolerance / 10 if rank_tolerance is None else rank_tolerance
-    j = np.arange(M)
-    E = scale * np.cos(np.pi * (j + 0.5) / M)
+    if gap:
+        m = max(M // 2, 2)
+        lo, hi = gap * gap, scale * scale
+        y = np.cos(np.pi * (np.arange(m) + 0.5) / m)
+        root = np.sqrt((hi - lo) / 2 * y + (hi + lo) / 2)
+        E = np.concatenate([root, -root])
+    else:
+        E = scale * np.cos(np.pi * (np.arange(M) + 0.5) / M)
     F = fermi_ratio(E, T)
+    n = E.size
     rng = np.random.default_rng(12345)
-    k = min(M, 48)
+    k = min(n, 48)
     while True:
-        if k >= M:
+        if k >= n:
             lam, V = scipy.linalg.eigh(F)
         else:
-            Q, _ = np.linalg.qr(F @ rng.standard_normal((M, k)))
+            Q, _ = np.linalg.qr(F @ rng.standard_normal((n, k)))
             Q, _ = np.linalg.qr(F @ Q)
             lam, U = np.linalg.eigh(Q.T @ F @ Q)
             V = Q @ U
         order = np.argsort(-np.abs(lam))
         lam, V = lam[order], V[:, order]
         residual = np.abs(F - (V * lam) @ V.T).max()
-        if residual <= rank_tol / 2 or k >= M:
+        if residual <= rank_tol / 2 or k >= n:
             break
-        k = min(2 * k, M)
+        k = min(2 * k, n)
     # drop terms while the bound on what they add stays within the budget
     weight = np.abs(lam) * (V * V).max(axis=0)
     tail = np.cumsum(weight[::-1])[::-1]  # tail[K] = bound on the terms K, K+1, ...
@@ -170,11 +190,33 @@ def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=Non
     K = max(K, 1)
     lam, V = lam[:K], V[:, :K]
     error = float(np.abs(F - (V * lam) @ V.T).max())
-    coeffs = scipy.fft.dct(V, type=2, axis=0) / M
-    coeffs[0] /= 2
+    if gap:
+        coeffs = _gapped_functions(V, root, lo, hi, scale, M)
+    else:
+        coeffs = scipy.fft.dct(V, type=2, axis=0) / M
+        coeffs[0] /= 2
     coeffs.flags.writeable = False  # cached: shared between calls
     lam.flags.writeable = False
     return coeffs, lam, error
+
+
+def _gapped_functions(V, root, lo, hi, scale, M):
+    """Chebyshev coefficients (M, K) in E/scale of the functions p(E²) + E q(E²) that take
+    the values ``V`` (2m, K) at E = +root, -root (root² the Chebyshev nodes of [lo, hi])."""
+    m = root.size
+    even = (V[:m] + V[m:]) / 2
+    odd = (V[:m] - V[m:]) / (2 * root[:, None])
+    p = scipy.fft.dct(even, type=2, axis=0) / m
+    q = scipy.fft.dct(odd, type=2, axis=0) / m
+    p[0] /= 2
+    q[0] /= 2
+    E = scale * np.cos(np.pi * (np.arange(M) + 0.5) / M)  # degree 2m - 1 < M: exact
+    y = (2 * E * E - hi - lo) / (hi - lo)
+    cheb = np.polynomial.chebyshev.chebval  # (K, M) for coefficients of shape (m, K)
+    values = cheb(y, p).T + E[:, None] * cheb(y, q).T
+    coeffs = scipy.fft.dct(values, type=2, axis=0) / M
+    coeffs[0] /= 2
+    return coeffs
 
 
 def _auto_moments(T, scale, kernel_tolerance, tanh_tolerance):

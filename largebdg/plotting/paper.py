@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.reference import clean_reference_gaps, clean_reference_stiffness, clean_reference_tc
-from ..analysis.tables import map_index, scenario_tables, sweep_table, write_critical_temperatures
+from ..analysis.tables import (map_index, scenario_tables, seed_mean, seed_spread, sweep_table,
+                               write_critical_temperatures)
 from ..errors import ParameterError
 from ..io import load_result, load_sweep
 from ..observables.homogeneous import eq7_fit
@@ -48,13 +49,6 @@ __all__ = [
 def _axes(ax, figsize=(6.0, 4.0)):
     fig, (ax,) = maps.figure_and_axes(ax, 1, figsize)
     return fig, ax
-
-
-def _spread(values):
-    """Mean and standard deviation over seeds (axis 0), the latter 0 for one seed."""
-    values = np.asarray(values, dtype=float)
-    std = values.std(axis=0, ddof=1) if values.shape[0] > 1 else np.zeros(values.shape[1:])
-    return values.mean(axis=0), std
 
 
 def plot_mean_gaps(T, mean_gap, *, clean=None, tc0=None, xlabel="T", ax=None):
@@ -84,7 +78,7 @@ def plot_mean_gaps(T, mean_gap, *, clean=None, tc0=None, xlabel="T", ax=None):
     T = np.asarray(T, dtype=float)
     gaps = np.asarray(mean_gap, dtype=float).reshape(-1, T.size, 2)
     scale = tc0 or 1.0
-    mean, std = _spread(gaps)
+    mean, std = seed_spread(gaps)
     for band in range(2):
         ax.errorbar(T / scale, mean[:, band], yerr=std[:, band] if gaps.shape[0] > 1 else None,
                     fmt="o-", color=BAND_COLORS[band], markersize=5, capsize=2,
@@ -130,11 +124,11 @@ def plot_homogeneous(T, delta0, *, estimate=None, fitted=None, tc0=None, ax=None
     T = np.asarray(T, dtype=float)
     scale = tc0 or 1.0
     d0 = np.asarray(delta0, dtype=float).reshape(-1, T.size)
-    mean, std = _spread(d0)
+    mean, std = seed_spread(d0)
     ax.errorbar(T / scale, mean, yerr=std if d0.shape[0] > 1 else None, fmt="o",
                 color=BAND_COLORS[1], capsize=2, label=r"$\Delta_2^{(0)}$ numerical")
     if estimate is not None:
-        est = _spread(np.asarray(estimate, dtype=float).reshape(-1, T.size))[0]
+        est = seed_spread(np.asarray(estimate, dtype=float).reshape(-1, T.size))[0]
         ax.plot(T / scale, est, "--", color="tab:orange", label="Eq. (26)")
     if fitted is not None:
         ax.plot(T / scale, fitted, ":", color="tab:gray", label=r"Eq. (7), fitted $c_1, c_2$")
@@ -261,11 +255,11 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
 
     d0 = np.array([t["delta0"] for t in tables])
     est = np.array([t["eq26"] for t in tables])
-    d1 = _spread(gaps[:, :, 0])[0]
+    d1 = seed_spread(gaps[:, :, 0])[0]
     ordered = d1 > 1e-2 * d1.max()  # fit Eq. (7) only where the condensate exists
     m = config.model
     try:
-        fit7 = eq7_fit(T[ordered], _spread(d0)[0][ordered], d1[ordered], g=m.g, g12=m.g12)
+        fit7 = eq7_fit(T[ordered], seed_spread(d0)[0][ordered], d1[ordered], g=m.g, g12=m.g12)
         fitted = fit7.delta0(T, d1)
     except ParameterError:  # fewer than two such points
         fitted = None
@@ -279,12 +273,11 @@ def write_figure_set(dirs, figdir, *, prefix="fig", clean_dir=None, tc_file=None
             clean_ds = (Tds, clean_reference_stiffness(config, Tds)[:, 1])
         else:
             clean_ds = (ct["T"], ct["stiffness"][:, 1])
-        m2 = _spread(np.array([t["mean_abs_gap"][:, 1] for t in tables]))[0]
-        # uncertainty of the seed mean from the estimators' uncertainties (0 for exact)
-        err = np.array([t["stiffness_stderr"][:, 1] for t in tables])
-        err = np.sqrt(np.nansum(err ** 2, axis=0)) / np.sum(np.isfinite(Ds), axis=0)
+        m2 = seed_spread(np.array([t["mean_abs_gap"][:, 1] for t in tables]))[0]
+        # the seed mean's error: seeds' standard error or the estimators' uncertainty
+        mean_ds, err, _ = seed_mean(Ds, [t["stiffness_stderr"][:, 1] for t in tables])
         for log, suffix in ((False, ""), (True, "_log")):
-            fig = plot_stiffness(T, np.nanmean(Ds, axis=0), _spread(d0)[0], m2, Ds2_err=err,
+            fig = plot_stiffness(T, mean_ds, seed_spread(d0)[0], m2, Ds2_err=err,
                                  clean=clean_ds, tc0=tc0, log=log)
             written.append(save_png(fig, figdir / f"{prefix}_g_stiff{suffix}.png"))
 

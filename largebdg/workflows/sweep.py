@@ -74,6 +74,7 @@ from .._optional import rank_size, world
 from ..config import RunConfig, apply_overrides, comparable
 from ..errors import ParameterError, RecoveryWarning
 from ..io import load_result, remove_stale_temporaries, save_result
+from ..io.checkpoint import checkpoint_path
 from ..io.lock import directory_lock
 from ..io.sweeps import (
     SweepPoint,
@@ -84,7 +85,7 @@ from ..io.sweeps import (
 )
 from .run import check_config, on_root, run
 
-__all__ = ["SweepSummary", "parse_values", "sweep", "checkpoint_path", "MAX_GRID_POINTS",
+__all__ = ["SweepSummary", "parse_values", "sweep", "point_checkpoint_path", "MAX_GRID_POINTS",
            "describe_values"]
 
 MAX_GRID_POINTS = 10_000
@@ -443,14 +444,15 @@ def _load_existing(outdir, parameter, values, configs, force, repair):
     return existing, damaged
 
 
-def checkpoint_path(outdir, name):
-    """Checkpoint of the point file ``name`` while it is being solved (hidden, beside it).
+def point_checkpoint_path(outdir, name):
+    """Checkpoint of the point file ``name`` while it is being solved: that of
+    :func:`~largebdg.io.checkpoint.checkpoint_path`, hidden (``.NAME.checkpoint``).
 
     :func:`~largebdg.workflows.run.run` saves the self-consistency state there every
     ``solver.checkpoint_seconds`` (default 60 s); a rerun of a killed sweep resumes the
     point from it, and it is deleted once the point file is written.
     """
-    return Path(outdir) / f".{name}.checkpoint"
+    return checkpoint_path(Path(outdir) / f".{name}")
 
 
 def _sweep_locked(configs, values, parameter, outdir, base, rank, callback, on_point, force,
@@ -470,7 +472,7 @@ def _sweep_locked(configs, values, parameter, outdir, base, rank, callback, on_p
                 previous.L == cfg.lattice.L else None
             progress = None if callback is None else (
                 lambda it, rec, k=k: callback(k, it, rec))
-            ckpt = checkpoint_path(outdir, path.name)
+            ckpt = point_checkpoint_path(outdir, path.name)
             # the sweep's definition is checked above, so a checkpoint that does not match
             # its point is stale (or damaged): restart=True starts that point over
             result = run(cfg, initial=initial, callback=progress, comm=comm, checkpoint=ckpt,

@@ -333,3 +333,20 @@ def test_gap_floor_rejects_numerical_noise():
     assert math.isnan(gap_critical_temperature(T, noise))
     with pytest.warns(AccuracyWarning, match="extend the sweep"):
         assert gap_critical_temperature(T, noise, floor=0.0) > 0.14  # noise taken seriously
+
+
+def test_seed_mean_takes_the_larger_of_seed_spread_and_estimator_noise():
+    """One policy for the error of a seed mean (the paper figure and the study tables):
+    max(standard error over seeds, sqrt(sum of errors²) / count), NaN values left out."""
+    from largebdg.analysis.tables import seed_mean, seed_spread
+
+    values = np.array([[1.0, 2.0, np.nan], [3.0, 2.0, np.nan], [np.nan, 2.0, 5.0]])
+    errors = np.array([[0.1, 0.3, 0.0], [0.1, 0.4, 0.0], [0.0, 0.0, 0.2]])
+    mean, err, n = seed_mean(values, errors)
+    assert np.allclose(mean, [2.0, 2.0, 5.0]) and list(n) == [2, 3, 1]
+    assert np.isclose(err[0], np.std([1.0, 3.0], ddof=1) / np.sqrt(2))  # seeds dominate
+    assert np.isclose(err[1], np.sqrt(0.3**2 + 0.4**2) / 3)  # estimators dominate
+    assert np.isclose(err[2], 0.2)  # one seed: its own uncertainty
+    assert np.isnan(seed_mean(np.full((2, 1), np.nan), np.zeros((2, 1)))[1][0])
+    m, s = seed_spread([[1.0, 2.0]])
+    assert list(m) == [1.0, 2.0] and list(s) == [0.0, 0.0]

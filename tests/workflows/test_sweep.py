@@ -153,7 +153,7 @@ def test_interrupted_sweep_resumes_identically(config, reference, tmp_path):
 def test_killed_point_resumes_from_its_checkpoint(config, reference, tmp_path):
     """A point killed mid-solve continues from its checkpoint: the identical iteration."""
     from largebdg.errors import RecoveryWarning
-    from largebdg.workflows.sweep import checkpoint_path
+    from largebdg.workflows.sweep import point_checkpoint_path
 
     every = apply_overrides(config, ["solver.checkpoint_iterations=1"])  # result-neutral
     outdir = tmp_path / "sweep"
@@ -164,7 +164,7 @@ def test_killed_point_resumes_from_its_checkpoint(config, reference, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         sweep(every, TEMPS[:2], outdir=outdir, callback=kill)
-    ckpt = checkpoint_path(outdir, reference.points[1].path.name)
+    ckpt = point_checkpoint_path(outdir, reference.points[1].path.name)
     assert ckpt.is_file() and not (outdir / reference.points[1].path.name).exists()
     seen = []
     with pytest.warns(RecoveryWarning, match="resuming from checkpoint"):
