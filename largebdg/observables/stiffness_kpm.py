@@ -121,6 +121,14 @@ Error model
   likewise :math:`|\delta\langle -k_x\rangle| \le 2t \sup|\delta\tanh|` when the kinetic
   term is estimated.  Probing adds no bias (random signs).
 
+With a certified spectral gap g (``gap``; by default certified here by exact inertia counts,
+:func:`certified_gap`) the spectrum lies in :math:`g \le |E| \le a`, so the bound needs the
+sup there only, and the kernel and tanh are expanded there only
+(:func:`~largebdg.observables.stiffness_stochastic.kernel_expansion` with ``gap``; the gapped
+tanh series of :mod:`largebdg.kpm.coefficients`): their coefficients decay with
+:math:`\sqrt{g^2 + (\pi T)^2}` instead of :math:`\pi T`, so a gap of a few T cuts the moments
+severalfold (band 1 at L = 16, T = 0.05: 978 -> 338).
+
 The budget: ``truncation_bound`` <= 0.15 ``tolerance``, the statistical part
 ``k * stderr`` <= the rest.  The sublattice and the number of draws are chosen to
 minimise the number of start vectors under a *clean-band model* of the noise: for
@@ -131,11 +139,12 @@ space, :math:`\mathcal B_k = 4t^2 \sin^2 k_x \,(-f'(E_k))` (the current is
 and the variance of one draw is :math:`4N\sum_{R \ne 0} \mathcal B(R)^2` over the
 sublattice vectors R (times 1.5² safety when planning).  Measured against the exact
 variance at L = 32 the model is within 10 % for the clean band; for the disordered
-band it is only a rough guide (1-40x too pessimistic on well-shaped lattices).
-Draws are then added while the *measured* ``k * stderr`` exceeds its budget (up to
-``max_draws``); if the measured noise shows that the 2N unit vectors (exact trace)
-are cheaper than the remaining draws, the trace is computed exactly instead.  The
-reported error is always the measured one.
+band it is only a rough guide (1-40x too pessimistic on well-shaped lattices, and far too
+optimistic where a gap makes the clean band's noise vanish).  The plan is therefore made
+again from the measured noise (below); else draws are added while the *measured*
+``k * stderr`` exceeds its budget (up to ``max_draws``), and if the measured noise shows
+that the 2N unit vectors (exact trace) are cheaper than the remaining draws, the trace is
+computed exactly instead.  The reported error is always the measured one.
 
 Control variate and pilot (``control_variate=True``, default).  The homogeneous band
 :math:`\mathcal B_0` of the noise model gives :math:`z_c^T \mathcal B_0 z_c` by FFT
@@ -146,9 +155,10 @@ for any :math:`\mathcal B_0`, with the variance of the same-colour pairs of
 for a strongly disordered one.  Both come from the same draws; the first draws keep the
 smaller (``info["control_variate"]``).  With an automatic plan the first two draws are made
 on a coarse *pilot* sublattice (two draws within :data:`_PILOT_SHARE` of the planned
-vectors); the better estimator's measured noise there over the modelled one rescales the
-model, and the plan is made again with it (the pilot's draws are kept when its colouring is at
-least as fine as the new plan's or already meets the budget).  :func:`kpm_kinetic` has the
+vectors).  Whenever the draws so far miss the budget, the measured noise over the modelled
+one rescales the model and the plan is made again (a finer sublattice of at most
+:data:`_GROWTH` times the colours, or the exact trace, where that costs less than the draws
+still needed here; at most :data:`_MAX_REPLANS` times).  :func:`kpm_kinetic` has the
 same control variate (the homogeneous band's bond sums, :func:`_clean_bond_k`).
 
 Cost
@@ -198,17 +208,20 @@ from ..kpm.vectors import colour_blocks, colour_classes, signed_colour_block, un
 from ..model.lattice import lattice_size, neighbour_index, neighbour_table
 from ..model.thermal import fermi_ratio
 from ..operators.stencil import BdGStencil
-from ..operators.window import BOUND_SAFETY, band_window
+from ..operators.petsc import PetscBdGOperator
+from ..operators.window import BOUND_SAFETY, band_gap, band_window
 from .current import CurrentOperator, site_array
 from .stiffness_stochastic import default_block_size, kernel_expansion, trace_samples
 
-__all__ = ["kpm_stiffness", "kpm_kinetic"]
+__all__ = ["kpm_stiffness", "kpm_kinetic", "certified_gap", "GAP_FLOOR"]
 
 _TRUNC_SHARE = 0.15  # share of the tolerance for the truncation bound
 _CONFIDENCE = 0.99  # two-sided level of the statistical part
 _SAFETY = 2.0  # on the measured sup of the kernel error
 _MODEL_SAFETY = 1.5  # on the modelled standard error when planning
 _PILOT_SHARE = 0.125  # the pilot's two draws cost at most this share of the modelled plan
+_MAX_REPLANS = 4  # plans made again from measured noise, at most, per estimate
+_GROWTH = 16  # a plan made again has at most this many times the colours measured so far
 # Only "well-shaped" sublattices: every lattice vector >= 0.7 sqrt(C) long (square: 1.0,
 # triangular: 1.07).  Thin lattices with short vectors along the directions in which the
 # clean band's B decays fast are optimal for the clean model but fail for the disordered
@@ -216,17 +229,52 @@ _PILOT_SHARE = 0.125  # the pilot's two draws cost at most this share of the mod
 _MIN_SHAPE = 0.7
 
 
+GAP_FLOOR = 0.5
+"""Gaps below this many pi T are not certified: they would cut the moments by less than about
+10 % (the series decay with sqrt(g² + (pi T)²) instead of pi T)."""
+
+
+def certified_gap(L, t, onsite, delta, T):
+    """Certified spectral gap of one band's BdG matrix: no eigenvalue in (-g, g), by exact
+    inertia counts (:func:`~largebdg.operators.window.band_gap`, MUMPS; a few factorisations,
+    0.2 s each at 128²); 0.0 below :data:`GAP_FLOOR` pi T or without MUMPS."""
+    op = PetscBdGOperator(L)
+    op.update(t, onsite, delta)
+    floor = GAP_FLOOR * math.pi * T
+    return float(band_gap(op, 2 * floor, floor))
+
+
+def _resolve_gap(gap, L, t, onsite, delta, T, scale):
+    """The gap the expansions are made for: certified here when None, else as given."""
+    if gap is None:
+        gap = certified_gap(L, t, onsite, delta, T)
+    return v.real("gap", gap, 0.0, scale, high_open=True)
+
+
 # ----------------------------------------------------------------- expansions
 
 
-def _kernel_sup_error(coeffs, lam, T, scale):
-    """Max |R - sum_k lam_k phi_k phi_k| on a grid of ~2M points per axis (not the nodes)."""
+def _check_grid(G, scale, gap):
+    """Energies where an expansion's error is measured: G points of a Chebyshev-like grid
+    shifted off the interpolation nodes, on [-scale, scale], or with a ``gap`` on
+    g <= |E| <= scale (G/2 points in E² at both signs, as the gapped nodes)."""
+    y = np.cos(np.pi * (np.arange(G if not gap else G // 2 + 1) + 0.37) / (G if not gap
+                                                                           else G // 2 + 1))
+    if not gap:
+        return scale * y
+    lo, hi = gap * gap, scale * scale
+    root = np.sqrt((hi - lo) / 2 * y + (hi + lo) / 2)
+    return np.concatenate([root, -root])
+
+
+def _kernel_sup_error(coeffs, lam, T, scale, gap=0.0):
+    """Max |R - sum_k lam_k phi_k phi_k| on a grid of ~2M points per axis (not the nodes),
+    over the spectrum outside the ``gap``."""
     M = coeffs.shape[0]
-    G = int(min(2 * M + 1, 3001))
-    x = np.cos(np.pi * (np.arange(G) + 0.37) / G)  # off the M interpolation nodes
-    P = np.polynomial.chebyshev.chebvander(x, M - 1)  # (G, M)
-    Phi = P @ coeffs  # phi_k(a x)
-    E = scale * x
+    E = _check_grid(int(min(2 * M + 1, 3001)), scale, gap)
+    G = E.size
+    P = np.polynomial.chebyshev.chebvander(E / scale, M - 1)  # (G, M)
+    Phi = P @ coeffs  # phi_k(E)
     err = 0.0
     for g0 in range(0, G, 500):
         rows = slice(g0, min(G, g0 + 500))
@@ -235,24 +283,26 @@ def _kernel_sup_error(coeffs, lam, T, scale):
     return err
 
 
-def _kernel(T, scale, kernel_tol):
-    """Kernel expansion whose measured sup error (times _SAFETY) is <= kernel_tol."""
+def _kernel(T, scale, kernel_tol, gap=0.0):
+    """Kernel expansion whose measured sup error (times _SAFETY) is <= kernel_tol (outside
+    the spectral ``gap``)."""
     # start from the tanh tail criterion (R has the same analytic strip) and grow M
     # until the measured sup error meets the budget
-    M = int(max(moments_for_tolerance(T, scale, kernel_tol), 16))
+    M = int(max(moments_for_tolerance(T, scale, kernel_tol, gap=gap), 16))
     for _ in range(40):
-        coeffs, lam, _ = kernel_expansion(T, scale, M, kernel_tol / _SAFETY)
-        err = _kernel_sup_error(coeffs, lam, T, scale)
+        coeffs, lam, _ = kernel_expansion(T, scale, M, kernel_tol / _SAFETY, gap=gap)
+        err = _kernel_sup_error(coeffs, lam, T, scale, gap)
         if _SAFETY * err <= kernel_tol:
             return M, coeffs, lam, err
         M = int(M * 1.1) + 4
     return M, coeffs, lam, err  # pragma: no cover - budget not met; bound still reported
 
 
-def _tanh_sup_error(c, scale, T):
-    M = c.size
-    x = np.cos(np.pi * (np.arange(4 * M + 1) + 0.37) / (4 * M + 1))
-    return float(np.abs(np.polynomial.chebyshev.chebval(x, c) - np.tanh(scale * x / (2 * T))).max())
+def _tanh_sup_error(c, scale, T, gap=0.0):
+    """Max |tanh(E/2T) - its series| on a grid of ~4M points outside the spectral ``gap``."""
+    E = _check_grid(4 * c.size + 1, scale, gap)
+    return float(np.abs(np.polynomial.chebyshev.chebval(E / scale, c)
+                        - np.tanh(E / (2 * T))).max())
 
 
 # ----------------------------------------------------------------- noise model and plan
@@ -296,15 +346,16 @@ def _std_from_offsets(Bclean, L, R):
     return 2.0 * math.sqrt(S / (L * L))
 
 
-def _plan(L, Bclean, target, min_draws, max_draws, allow_exact=True):
+def _plan(L, Bclean, target, min_draws, max_draws, allow_exact=True, cmax=None):
     """Sublattice and draws minimising (colours x draws) under the clean-band noise model.
 
     Returns ``((a, b, c), draws, modelled std of one draw, shortest lattice vector)``;
-    ``None`` for the lattice when the 2N unit vectors are cheaper (exact trace).
+    ``None`` for the lattice when the 2N unit vectors are cheaper (exact trace), or when no
+    sublattice of at most ``cmax`` colours meets ``target``.
     """
     N = L * L
     best = None
-    for a, b, c in sublattices(L, 4, N):
+    for a, b, c in sublattices(L, 4, N if cmax is None else min(cmax, N)):
         C = a * c
         if best is not None and C * min_draws > best[0]:
             continue
@@ -407,7 +458,7 @@ def _common_inputs(L, t, onsite, delta, T, tolerance, direction, probing_distanc
 def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=None,
                   direction="x", probing_distance=None, num_draws=None, scale=None,
                   bound_safety=BOUND_SAFETY, memory_limit=2 * 1024**3, max_draws=None,
-                  lattice=None, control_variate=True):
+                  lattice=None, control_variate=True, gap=None):
     r"""Superfluid stiffness per site of one band by colour-signed probing, with an error bound.
 
     Parameters
@@ -460,6 +511,11 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
         module docstring) and keep whichever of the two estimators the first draws measure
         less noisy; with an automatic plan, first try both on a coarse sublattice (the
         pilot) and plan the colouring from the noise measured there.
+    gap : float, optional
+        A spectral gap of the band's BdG matrix (no eigenvalue in (-gap, gap)): the kernel
+        and tanh are expanded for g <= |E| only, with fewer moments where the gap is more
+        than about T (:func:`~largebdg.observables.stiffness_stochastic.kernel_expansion`).
+        Default: certified here (:func:`certified_gap`); 0: the whole window.
 
     Returns
     -------
@@ -481,7 +537,7 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
         ``draw_estimates`` (D_s per draw), ``control_variate`` (whether the kept estimator
         subtracts the homogeneous band), ``pilot`` (the pilot's lattice, vectors and
         measured standard errors without and with the control variate, or None),
-        ``seconds``.
+        ``gap`` (the spectral gap the expansions were made for), ``seconds``.
 
     Raises
     ------
@@ -517,23 +573,24 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
     if scale is None:
         scale = band_window(L, t, onsite, delta, bound_safety=bound_safety)
     scale = v.real("scale", scale, 0.0, low_open=True)
+    gap = _resolve_gap(gap, L, t, onsite, delta, T, scale)
 
     # ---- deterministic part: kernel (and tanh) expansion within its budget
     given, with_tanh = kinetic, kinetic is None
     trunc_budget = _TRUNC_SHARE * tolerance
     kin_share = 0.5 if with_tanh else 0.0
     kernel_tol = (1 - kin_share) * trunc_budget / (4 * t * t)
-    M, kcoeffs, lam, ksup = _kernel(T, scale, kernel_tol)
+    M, kcoeffs, lam, ksup = _kernel(T, scale, kernel_tol, gap)
     truncation = _SAFETY * 4 * t * t * ksup
     coeffs = kcoeffs
     if with_tanh:
         tanh_tol = kin_share * trunc_budget / (2 * abs(t)) / _SAFETY
-        M = max(M, moments_for_tolerance(T, scale, tanh_tol))
-        tanh_c = tanh_coefficients(T, scale, M)
+        M = max(M, moments_for_tolerance(T, scale, tanh_tol, gap=gap))
+        tanh_c = tanh_coefficients(T, scale, M, gap)
         if coeffs.shape[0] < M:
             coeffs = np.vstack([coeffs, np.zeros((M - coeffs.shape[0], coeffs.shape[1]))])
         coeffs = np.column_stack([tanh_c, coeffs])
-        truncation += _SAFETY * 2 * abs(t) * _tanh_sup_error(tanh_c, scale, T)
+        truncation += _SAFETY * 2 * abs(t) * _tanh_sup_error(tanh_c, scale, T, gap)
     M = coeffs.shape[0]
 
     # ---- plan: probing distance and draws from the clean-band model
@@ -625,58 +682,60 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
         corrected = _pooled(contributions(rows, True), N)[0] if control_variate else math.inf
         return corrected < plain, plain, corrected
 
-    rows = []
-    if control_variate and may_switch:  # the model plan's vectors, or the 2N unit vectors
+    rows, replans = [], 0
+    if control_variate and may_switch:  # start on a coarse pilot and plan from its noise
         planned = 2 * N if exact_mode else C * draws
         found = _pilot_lattice(L, Bclean, int(_PILOT_SHARE * planned / 2))
         if found is not None:
-            pilot_lattice, pilot_sd, pilot_d = found
-            pilot_classes = colour_classes(sheared_colouring(L, *pilot_lattice))
-            rows = [draw_once(pilot_classes) for _ in range(2)]
-            cv, plain, corrected = choose(rows)
-            pC = len(pilot_classes)
-            pilot = {"lattice": pilot_lattice, "num_vectors": 2 * pC,
-                     "stderr": [plain, corrected]}
-            measured = min(plain, corrected)
-            # the clean model's noise, rescaled to what the pilot measured
-            ratio = measured * math.sqrt(2) / max(pilot_sd, 1e-300)
-            lattice2, draws2, sd2, d2 = _plan(L, Bclean, target / max(ratio, 1e-300), 2,
-                                              cap)
-            exact_mode = lattice2 is None
-            if exact_mode:
-                spent = 2 * pC
-            elif lattice2[0] * lattice2[2] <= pC or _pooled(
-                    contributions(rows, cv), N)[2] * measured <= stat_budget:
-                lattice, col, d, model_sd = (pilot_lattice,
-                                             sheared_colouring(L, *pilot_lattice),
-                                             pilot_d, pilot_sd)
-                C, draws = pC, 2
-            else:
-                spent, rows = 2 * pC, []
-                lattice, col, d, model_sd = lattice2, sheared_colouring(L, *lattice2), d2, sd2
-                C, draws = lattice2[0] * lattice2[2], draws2
-            max_draws = max(8, 4 * draws)
+            lattice, model_sd, d = found
+            col, exact_mode = sheared_colouring(L, *lattice), False
+            C, draws = lattice[0] * lattice[2], 2
+            pilot = {"lattice": lattice, "num_vectors": 2 * C}
 
-    if not exact_mode:
+    while not exact_mode:
         classes = colour_classes(col)
-        while True:
-            while len(rows) < draws:
-                rows.append(draw_once(classes))
-            if cv is None:
-                cv = choose(rows)[0]
-            Qa = contributions(rows, cv)  # (draws, C)
-            n = Qa.shape[0]
-            stderr, dof, kfac = _pooled(Qa, N)
-            if num_draws is not None or kfac * stderr <= stat_budget:
-                break
-            need = math.ceil(n * (kfac * stderr / max(stat_budget, 1e-300)) ** 2 * 1.1)
-            if may_switch and C * (need - n) >= 2 * N:
-                # the model underestimated the noise so much that the exact trace is cheaper
-                exact_mode, spent = True, spent + C * n
-                break
-            if n >= max_draws:
-                break
-            draws = int(min(max_draws, max(need, n + 1)))
+        while len(rows) < draws:
+            rows.append(draw_once(classes))
+        if cv is None:
+            cv, plain, corrected = choose(rows)
+            if pilot is not None:
+                pilot["stderr"] = [plain, corrected]
+        Qa = contributions(rows, cv)  # (draws, C)
+        n = Qa.shape[0]
+        stderr, dof, kfac = _pooled(Qa, N)
+        if num_draws is not None or kfac * stderr <= stat_budget:
+            break
+        need = math.ceil(n * (kfac * stderr / max(stat_budget, 1e-300)) ** 2 * 1.1)
+        if may_switch and replans < _MAX_REPLANS:
+            # the model's noise rescaled to what these draws measured: a finer lattice (or
+            # the exact trace) where that costs less than the draws still needed here
+            # (at most _GROWTH times the colours: the model's shape is rough, so the noise is
+            # measured again on the way; 128², T = 0.025, band 1: 4 colours -> 1024 in one
+            # step left its error 1e5 times below the budget)
+            ratio = stderr * math.sqrt(n) / max(model_sd, 1e-300)
+            cmax = _GROWTH * C if _GROWTH * C < N else None
+            lattice2, draws2, sd2, d2 = _plan(L, Bclean, target / max(ratio, 1e-300), 2, cap,
+                                              cmax=cmax)
+            if lattice2 is None and cmax is not None:  # none within reach: the least noisy
+                found = _pilot_lattice(L, Bclean, cmax)
+                if found is not None:
+                    (lattice2, sd2, d2), draws2 = found, 2
+            C2 = 2 * N if lattice2 is None else lattice2[0] * lattice2[2]
+            if C2 > C and (C2 if lattice2 is None else C2 * draws2) < C * (need - n):
+                spent, rows, replans = spent + C * n, [], replans + 1
+                if lattice2 is None:
+                    exact_mode = True
+                    break
+                lattice, col, d, model_sd = lattice2, sheared_colouring(L, *lattice2), d2, sd2
+                C, draws, max_draws = C2, draws2, max(8, 4 * draws2)
+                continue
+        if may_switch and C * (need - n) >= 2 * N:
+            # the noise is so large that the exact trace is cheaper
+            exact_mode, spent = True, spent + C * n
+            break
+        if n >= max_draws:
+            break
+        draws = int(min(max_draws, max(need, n + 1)))
 
     if exact_mode:
         cv = False
@@ -711,7 +770,7 @@ def kpm_stiffness(L, t, onsite, delta, T, *, tolerance=1e-4, seed=None, kinetic=
         "target_met": bool(uncertainty <= tolerance),
         "draw_estimates": draw_estimates, "tolerance": tolerance,
         "control_variate": bool(cv), "pilot": pilot,
-        "seconds": time.perf_counter() - t_start,
+        "gap": gap, "seconds": time.perf_counter() - t_start,
     }
     return float(ds), float(uncertainty), info
 
@@ -731,7 +790,7 @@ def _kinetic_ladder(L, probing_distance):
 
 def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, direction="x",
                 probing_distance=None, num_draws=None, max_draws=16, scale=None,
-                bound_safety=BOUND_SAFETY, block_size=16, control_variate=True):
+                bound_safety=BOUND_SAFETY, block_size=16, control_variate=True, gap=None):
     r"""Diamagnetic term :math:`\langle -k_x\rangle` of one band by colour-signed probing.
 
     :math:`\langle -k_x\rangle = (2t/N)\sum_i b^x_i` (paper Eq. 33,
@@ -797,6 +856,9 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
         Start vectors per recursion block.
     control_variate : bool
         Allow the control variate (above).
+    gap : float, optional
+        A spectral gap of the band (as for :func:`kpm_stiffness`; default: certified here,
+        0: the whole window): the gapped tanh series of :mod:`largebdg.kpm.coefficients`.
 
     Returns
     -------
@@ -806,7 +868,7 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
         ``stderr``, ``k``, ``dof``, ``truncation_bound``, ``num_moments``, ``scale``,
         ``probing_distance`` (L for the exact trace), ``num_colours``, ``num_draws``,
         ``num_vectors`` (all start vectors, abandoned distances included), ``mode``
-        ("colour-signed" or "exact-trace"), ``control_variate`` (kept), ``target_met``,
+        ("colour-signed" or "exact-trace"), ``control_variate`` (kept), ``gap``, ``target_met``,
         ``seconds``.
 
     Examples
@@ -829,9 +891,11 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
         scale = band_window(L, t, onsite, delta, bound_safety=bound_safety)
     scale = v.real("scale", scale, 0.0, low_open=True)
 
-    M = moments_for_tolerance(T, scale, _TRUNC_SHARE * tolerance / (2 * abs(t)) / _SAFETY)
-    coeffs = tanh_coefficients(T, scale, M)
-    truncation = _SAFETY * 2 * abs(t) * _tanh_sup_error(coeffs, scale, T)
+    gap = _resolve_gap(gap, L, t, onsite, delta, T, scale)
+    M = moments_for_tolerance(T, scale, _TRUNC_SHARE * tolerance / (2 * abs(t)) / _SAFETY,
+                              gap=gap)
+    coeffs = tanh_coefficients(T, scale, M, gap)
+    truncation = _SAFETY * 2 * abs(t) * _tanh_sup_error(coeffs, scale, T, gap)
     stat_budget = max(tolerance - truncation, 0.0)
     stencil = BdGStencil(neighbour_table(L), t, onsite, delta, scale)
     across = neighbour_index(L, direction)
@@ -899,6 +963,6 @@ def kpm_kinetic(L, t, onsite, delta, T, *, tolerance=2.5e-5, seed=None, directio
         "probing_distance": int(d), "num_colours": int(min(C, N)), "num_draws": int(n),
         "num_vectors": int(spent), "target_met": bool(uncertainty <= tolerance),
         "control_variate": bool(cv), "tolerance": tolerance,
-        "seconds": time.perf_counter() - t_start,
+        "gap": gap, "seconds": time.perf_counter() - t_start,
     }
     return kinetic, float(uncertainty), info

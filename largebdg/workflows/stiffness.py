@@ -19,7 +19,7 @@ from ..errors import ParameterError
 from ..io import Observable, load_result, update_result
 from ..observables.current import kinetic_energy_x
 from ..observables.stiffness import exact_stiffness
-from ..observables.stiffness_kpm import kpm_kinetic, kpm_stiffness
+from ..observables.stiffness_kpm import certified_gap, kpm_kinetic, kpm_stiffness
 from ..observables.stiffness_stochastic import stochastic_stiffness
 
 __all__ = ["compute_stiffness", "attach_stiffness", "resolve_method",
@@ -138,7 +138,10 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
         return Observable(ds, err, settings)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
-    kinetic, bound, target = None, np.zeros(2), tolerance
+    kinetic, bound, target, gaps = None, np.zeros(2), tolerance, None
+    if method == "kpm" or diamagnetic == "probed":  # one certification per band for both
+        gaps = [certified_gap(L, *result.band_mean_field(b), T) for b in range(2)]
+        settings["gap"] = gaps
     if diamagnetic == "bond_averages":
         bonds = result.bond_x if direction == "x" else result.bond_y
         kinetic = [kinetic_energy_x(L, result.band_mean_field(b)[0], bonds[b].ravel())
@@ -148,7 +151,8 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
         for band, stream in enumerate(np.random.SeedSequence(seed).spawn(4)[2:]):
             kin, bound[band], info = kpm_kinetic(L, *result.band_mean_field(band), T,
                                                  tolerance=KINETIC_SHARE * tolerance,
-                                                 seed=stream, direction=direction)
+                                                 seed=stream, direction=direction,
+                                                 gap=gaps[band])
             kinetic.append(kin)
             kin_infos.append(info)
         target = (1 - KINETIC_SHARE) * tolerance
@@ -161,7 +165,7 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
         settings["diamagnetic_seconds"] = time.perf_counter() - t0
     if method == "kpm":
         infos = _per_band(kpm_stiffness, result, seed, ds, err, tolerance=target,
-                          direction=direction, kinetic=kinetic, **options)
+                          direction=direction, kinetic=kinetic, gap=gaps, **options)
 
         def colouring(info):
             lat = info["lattice"]
@@ -206,19 +210,21 @@ def compute_stiffness(result, method="exact", *, direction="x", num_vectors=64,
     return Observable(ds, err + bound, settings)
 
 
-def _per_band(estimator, result, seed, ds, err, *, kinetic, **kwargs):
+def _per_band(estimator, result, seed, ds, err, *, kinetic, gap=None, **kwargs):
     """Run a random estimator on both bands with independent streams spawned from ``seed``.
 
     The first two streams of ``SeedSequence(seed).spawn(4)`` (the other two are those of
     the probed diamagnetic term); ``kinetic`` holds the diamagnetic term per band or is
-    None.  Fills ``ds`` and ``err``; returns the estimators' infos.
+    None, ``gap`` the certified gap per band (kpm) or is None.  Fills ``ds`` and ``err``;
+    returns the estimators' infos.
     """
     streams = np.random.SeedSequence(seed).spawn(4)
     infos = []
     for band in range(2):
         ds[band], err[band], info = estimator(
             result.L, *result.band_mean_field(band), float(result.T), seed=streams[band],
-            kinetic=None if kinetic is None else kinetic[band], **kwargs)
+            kinetic=None if kinetic is None else kinetic[band],
+            **({} if gap is None else {"gap": gap[band]}), **kwargs)
         infos.append(info)
     return infos
 
