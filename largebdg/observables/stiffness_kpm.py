@@ -205,13 +205,15 @@ from ..kpm.probing import (
 )
 from ..kpm.recursion import chebyshev_series
 from ..kpm.vectors import colour_blocks, colour_classes, signed_colour_block, unit_block
+from ..model.clean import clean_blocks
 from ..model.lattice import lattice_size, neighbour_index, neighbour_table
 from ..model.thermal import fermi_ratio
 from ..operators.stencil import BdGStencil
 from ..operators.petsc import PetscBdGOperator
 from ..operators.window import BOUND_SAFETY, band_gap, band_window
 from .current import CurrentOperator, site_array
-from .stiffness_stochastic import default_block_size, kernel_expansion, trace_samples
+from .stiffness_stochastic import (default_block_size, gapped_energies, kernel_expansion,
+                                   trace_samples)
 
 __all__ = ["kpm_stiffness", "kpm_kinetic", "certified_gap", "GAP_FLOOR"]
 
@@ -255,16 +257,12 @@ def _resolve_gap(gap, L, t, onsite, delta, T, scale):
 
 
 def _check_grid(G, scale, gap):
-    """Energies where an expansion's error is measured: G points of a Chebyshev-like grid
-    shifted off the interpolation nodes, on [-scale, scale], or with a ``gap`` on
-    g <= |E| <= scale (G/2 points in E² at both signs, as the gapped nodes)."""
-    y = np.cos(np.pi * (np.arange(G if not gap else G // 2 + 1) + 0.37) / (G if not gap
-                                                                           else G // 2 + 1))
-    if not gap:
-        return scale * y
-    lo, hi = gap * gap, scale * scale
-    root = np.sqrt((hi - lo) / 2 * y + (hi + lo) / 2)
-    return np.concatenate([root, -root])
+    """Energies where an expansion's error is measured, off its interpolation nodes: G points
+    cos(pi (j + 0.37) / G) of [-scale, scale], or with a ``gap`` about G points on
+    g <= |E| <= scale, as the gapped nodes (:func:`gapped_energies`)."""
+    if gap:
+        return gapped_energies(G // 2 + 1, 0.37, scale, gap)
+    return scale * np.cos(np.pi * (np.arange(G) + 0.37) / G)
 
 
 def _kernel_sup_error(coeffs, lam, T, scale, gap=0.0):
@@ -314,12 +312,12 @@ def _clean_band(onsite, delta):
     return -float(np.mean(onsite)), float(np.sqrt(np.mean(np.square(delta))))
 
 
-def _clean_dispersion(L, t, mu_tilde, gap):
-    """(kx, ky, xi, E) of the clean band on the L x L momenta, arrays indexed [ky, kx]."""
+def _clean_k(L, t, mu_tilde, gap, func, direction):
+    """The clean band's particle block of func(H) on the L x L momenta ([ky, kx]), from
+    :func:`~largebdg.model.clean.clean_blocks`, and the momentum along ``direction``."""
     k = 2 * np.pi * np.fft.fftfreq(L)
-    kx, ky = k[None, :], k[:, None]
-    xi = -2 * t * (np.cos(kx) + np.cos(ky)) - mu_tilde
-    return kx, ky, xi, np.sqrt(xi**2 + gap**2)
+    along = k[None, :] if direction == "x" else k[:, None]
+    return np.fft.fft2(clean_blocks(L, t, mu_tilde, gap, func)[0]).real, along
 
 
 def _clean_bond_k(L, t, mu_tilde, gap, T, direction):
@@ -327,23 +325,35 @@ def _clean_bond_k(L, t, mu_tilde, gap, T, direction):
     :math:`(\xi_k/E_k)\tanh(E_k/2T)` of :math:`\tanh(H_k/2T)` times :math:`\cos k_e`, so
     that :math:`\sum_i z_i (\tau_0 z)_{i+e} = \sum_k |\hat z_k|^2\,` (this) :math:`/N`
     and its mean over k is :math:`\tau_0(e)`."""
-    kx, ky, xi, E = _clean_dispersion(L, t, mu_tilde, gap)
-    return xi / E * np.tanh(E / (2 * T)) * np.cos(kx if direction == "x" else ky)
+    tau, along = _clean_k(L, t, mu_tilde, gap, lambda E: np.tanh(E / (2 * T)), direction)
+    return tau * np.cos(along)
 
 
 def _clean_model_B(L, t, mu_tilde, gap, T, direction):
     r"""Real-space :math:`\mathcal B(r)` (one Nambu block) of the clean band, exact on the torus."""
-    kx, ky, xi, E = _clean_dispersion(L, t, mu_tilde, gap)
-    z = np.exp(-np.abs(E) / T)
-    mfp = z / (T * (1.0 + z) ** 2)  # -f'(E) = 1/(4T cosh^2(E/2T))
-    s = np.sin(kx if direction == "x" else ky)
-    return np.fft.ifft2(4 * t * t * s * s * mfp).real
+    def minus_df(E):  # -f'(E) = 1/(4T cosh^2(E/2T))
+        z = np.exp(-np.abs(E) / T)
+        return z / (T * (1.0 + z) ** 2)
+
+    mfp, along = _clean_k(L, t, mu_tilde, gap, minus_df, direction)
+    return np.fft.ifft2(4 * t * t * np.sin(along) ** 2 * mfp).real
 
 
 def _std_from_offsets(Bclean, L, R):
     """Modelled per-site std of one draw: 2 sqrt(sum_R B(R)^2 / N) over offsets R != 0."""
     S = float(np.sum(Bclean[R[:, 0], R[:, 1]] ** 2)) if R.size else 0.0
     return 2.0 * math.sqrt(S / (L * L))
+
+
+def _modelled(L, Bclean, a, b, c):
+    """(modelled std of one draw, shortest lattice vector) of the sublattice (a, b, c), or
+    None if it is badly shaped (and not the finest, a * c = N): such a lattice relies on the
+    clean model's anisotropy."""
+    R = sublattice_vectors(L, a, b, c)
+    shortest = shortest_vector(L, R)
+    if shortest < _MIN_SHAPE * math.sqrt(a * c) and a * c < L * L:
+        return None
+    return _std_from_offsets(Bclean, L, R), shortest
 
 
 def _plan(L, Bclean, target, min_draws, max_draws, allow_exact=True, cmax=None):
@@ -359,11 +369,10 @@ def _plan(L, Bclean, target, min_draws, max_draws, allow_exact=True, cmax=None):
         C = a * c
         if best is not None and C * min_draws > best[0]:
             continue
-        R = sublattice_vectors(L, a, b, c)
-        shortest = shortest_vector(L, R)
-        if shortest < _MIN_SHAPE * math.sqrt(C) and C < N:
-            continue  # badly shaped: relies on the clean model's anisotropy
-        sd = _std_from_offsets(Bclean, L, R)
+        modelled = _modelled(L, Bclean, a, b, c)
+        if modelled is None:
+            continue
+        sd, shortest = modelled
         draws = max(min_draws, math.ceil((_MODEL_SAFETY * sd / target) ** 2)) \
             if target > 0 else max_draws
         if draws > max_draws:
@@ -383,13 +392,9 @@ def _pilot_lattice(L, Bclean, cmax):
     ``((a, b, c), modelled std of one draw, shortest lattice vector)``, or None."""
     best = None
     for a, b, c in sublattices(L, 4, cmax):
-        R = sublattice_vectors(L, a, b, c)
-        shortest = shortest_vector(L, R)
-        if shortest < _MIN_SHAPE * math.sqrt(a * c):
-            continue
-        sd = _std_from_offsets(Bclean, L, R)
-        if best is None or sd < best[1]:
-            best = ((a, b, c), sd, shortest)
+        modelled = _modelled(L, Bclean, a, b, c)
+        if modelled is not None and (best is None or modelled[0] < best[1]):
+            best = ((a, b, c), *modelled)
     return best
 
 

@@ -90,7 +90,7 @@ from ..operators.stencil import BdGStencil
 from ..operators.window import BOUND_SAFETY, band_window
 from .current import CurrentOperator, site_array
 
-__all__ = ["stochastic_stiffness", "kernel_expansion", "trace_samples"]
+__all__ = ["stochastic_stiffness", "kernel_expansion", "gapped_energies", "trace_samples"]
 
 _CHUNK = 32  # moments folded into the accumulators per matrix product
 _BLOCK_BYTES = 4 * 1024**2  # default block: one moment of the block within 4 MiB
@@ -157,11 +157,9 @@ def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=Non
     M = int(num_moments)
     rank_tol = kernel_tolerance / 10 if rank_tolerance is None else rank_tolerance
     if gap:
-        m = max(M // 2, 2)
         lo, hi = gap * gap, scale * scale
-        y = np.cos(np.pi * (np.arange(m) + 0.5) / m)
-        root = np.sqrt((hi - lo) / 2 * y + (hi + lo) / 2)
-        E = np.concatenate([root, -root])
+        E = gapped_energies(max(M // 2, 2), 0.5, scale, gap)
+        root = E[:E.size // 2]
     else:
         E = scale * np.cos(np.pi * (np.arange(M) + 0.5) / M)
     F = fermi_ratio(E, T)
@@ -198,6 +196,16 @@ def kernel_expansion(T, scale, num_moments, kernel_tolerance, rank_tolerance=Non
     coeffs.flags.writeable = False  # cached: shared between calls
     lam.flags.writeable = False
     return coeffs, lam, error
+
+
+def gapped_energies(m, shift, scale, gap):
+    """Energies +-sqrt(u_j) of g <= |E| <= scale, positive first, where u_j are the points
+    cos(pi (j + shift) / m) of [-1, 1] mapped onto [g², scale²] (shift 0.5: the Chebyshev
+    nodes in E² of :func:`kernel_expansion` with a gap; another shift: points between them)."""
+    lo, hi = gap * gap, scale * scale
+    y = np.cos(np.pi * (np.arange(m) + shift) / m)
+    root = np.sqrt((hi - lo) / 2 * y + (hi + lo) / 2)
+    return np.concatenate([root, -root])
 
 
 def _gapped_functions(V, root, lo, hi, scale, M):
